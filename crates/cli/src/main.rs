@@ -1,2 +1,47 @@
-//! placeholder
-fn main() {}
+//! The `behemoth` command line: flag parsing and wiring only. Each subcommand lives in
+//! `commands/<name>.rs`; errors surface here as one line on stderr and a non-zero exit.
+#![forbid(unsafe_code)]
+
+mod commands;
+mod model_arg;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Runs, inspects and scores Llama-family language models on the CPU.
+#[derive(Parser)]
+#[command(name = "behemoth", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate text from a prompt (default model: the embedded stories260K).
+    Run(commands::run::Args),
+    /// Describe a model file: architecture, hyperparameters, tokenizer, tensors.
+    Info(commands::info::Args),
+    /// Print the token ids of a text.
+    Tokenize(commands::tokenize::Args),
+    /// Run token ids as one prompt and write every position's logits as JSON.
+    Logits(commands::logits::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Info(args) => commands::info::run(args),
+        Command::Tokenize(args) => commands::tokenize::run(args),
+        Command::Logits(args) => commands::logits::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,75 @@
-//! placeholder
+//! `models` holds the architectures: given weights, a batch of token ids and a KV store, a
+//! model returns logits. A model holds weights and nothing per request; the KV store is passed
+//! in by the engine. Architecture names are dispatched in exactly one place, `load`.
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod config;
+mod error;
+mod kv_store;
+pub mod llama;
+pub mod weights;
+
+pub use config::ModelConfig;
+pub use error::{Error, Result};
+pub use kv_store::KvStore;
+pub use weights::{GgufWeights, WeightSource};
+
+use formats::GgufFile;
+use tensor::cpu::KernelSet;
+use tensor::ByteSource;
+
+/// Which positions of a batch need logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// Only the last position (generation).
+    Last,
+    /// Every position (scoring, reference comparisons).
+    All,
+}
+
+/// How to run a model on this machine.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// Threads for matrix products.
+    pub threads: usize,
+    /// Kernel set; `tensor::cpu::best()` unless a test pins one.
+    pub kernels: &'static KernelSet,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self { threads: default_threads(), kernels: tensor::cpu::best() }
+    }
+}
+
+/// One thread per available core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A decoder-only language model.
+pub trait Model: Send + Sync {
+    /// Its hyperparameters.
+    fn config(&self) -> &ModelConfig;
+
+    /// Runs `tokens` at positions `kv.len()..kv.len() + tokens.len()`, appending their keys and
+    /// values to `kv`, and returns `[rows, vocab_size]` logits for the rows `logits` asks for.
+    fn forward(&self, tokens: &[u32], kv: &mut KvStore, logits: Logits) -> Result<Vec<f32>>;
+
+    /// An empty KV store for up to `capacity` positions.
+    fn new_kv_store(&self, capacity: usize) -> KvStore {
+        let c = self.config();
+        KvStore::new(c.n_layers, c.kv_dim(), capacity)
+    }
+}
+
+/// Loads the model a GGUF file describes; `source` holds the bytes `gguf` was parsed from.
+pub fn load(gguf: &GgufFile, source: ByteSource, opts: &LoadOptions) -> Result<Box<dyn Model>> {
+    let config = ModelConfig::from_gguf(gguf)?;
+    let weights = GgufWeights::new(gguf, source);
+    match config.architecture.as_str() {
+        "llama" => Ok(Box::new(llama::Llama::load(config, &weights, opts)?)),
+        other => Err(Error::UnsupportedArchitecture(other.to_string())),
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand: its flags (`Args`) and its `run`.
+
+pub(crate) mod info;
+pub(crate) mod logits;
+pub(crate) mod run;
+pub(crate) mod tokenize;

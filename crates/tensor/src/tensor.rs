@@ -1,0 +1,137 @@
+//! `Tensor`: an element type, a shape (outermost dimension first, so a weight matrix is
+//! `[rows, cols]` with `cols` contiguous) and storage that is either a byte range of a shared
+//! buffer (a memory-mapped model file: zero copy) or an owned `f32` vector.
+
+use std::sync::Arc;
+
+use crate::{DType, Error, Result};
+
+/// A shared, read-only byte buffer, such as a memory-mapped file.
+pub type ByteSource = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Where a tensor's bytes live.
+#[derive(Clone)]
+pub enum Storage {
+    /// A byte range of a shared buffer.
+    Shared {
+        /// The buffer.
+        source: ByteSource,
+        /// The tensor's bytes within it.
+        range: std::ops::Range<usize>,
+    },
+    /// Owned f32 values (only for `DType::F32`).
+    OwnedF32(Vec<f32>),
+}
+
+/// A dense tensor of any supported element type.
+#[derive(Clone)]
+pub struct Tensor {
+    dtype: DType,
+    shape: Vec<usize>,
+    storage: Storage,
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor({} {:?})", self.dtype, self.shape)
+    }
+}
+
+impl Tensor {
+    /// A view of `range` in `source`, checked against `shape` and `dtype`.
+    pub fn from_shared(
+        dtype: DType,
+        shape: Vec<usize>,
+        source: ByteSource,
+        range: std::ops::Range<usize>,
+    ) -> Result<Self> {
+        let expected = expected_bytes(dtype, &shape)?;
+        let got = range.len();
+        if expected != got || range.end > (*source).as_ref().len() {
+            return Err(Error::ByteLength { dtype: dtype.name(), shape, expected, got });
+        }
+        Ok(Self { dtype, shape, storage: Storage::Shared { source, range } })
+    }
+
+    /// An owned f32 tensor.
+    pub fn from_f32(shape: Vec<usize>, values: Vec<f32>) -> Result<Self> {
+        let expected: usize = shape.iter().product();
+        if expected != values.len() {
+            return Err(Error::ByteLength {
+                dtype: "F32",
+                shape,
+                expected: expected * 4,
+                got: values.len() * 4,
+            });
+        }
+        Ok(Self { dtype: DType::F32, shape, storage: Storage::OwnedF32(values) })
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Shape, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Number of elements.
+    pub fn n_elements(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Innermost (contiguous) dimension.
+    pub fn cols(&self) -> usize {
+        self.shape.last().copied().unwrap_or(1)
+    }
+
+    /// Product of all but the innermost dimension.
+    pub fn rows(&self) -> usize {
+        self.n_elements() / self.cols().max(1)
+    }
+
+    /// The raw bytes in the storage's element type.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.storage {
+            Storage::Shared { source, range } => &(**source).as_ref()[range.clone()],
+            Storage::OwnedF32(v) => f32_as_bytes(v),
+        }
+    }
+
+    /// Bytes of row `i` (all but the innermost dimension flattened).
+    pub fn row_bytes(&self, i: usize) -> &[u8] {
+        let n = self.dtype.row_bytes(self.cols()).expect("checked at construction");
+        &self.bytes()[i * n..(i + 1) * n]
+    }
+
+    /// Row `i` converted to f32 into `out` (`out.len() == cols`).
+    pub fn dequantize_row(&self, i: usize, out: &mut [f32]) {
+        crate::quant::dequantize(self.dtype, self.row_bytes(i), out);
+    }
+
+    /// The whole tensor as f32 values.
+    pub fn to_f32_vec(&self) -> Vec<f32> {
+        let mut out = vec![0.0; self.n_elements()];
+        crate::quant::dequantize(self.dtype, self.bytes(), &mut out);
+        out
+    }
+}
+
+fn expected_bytes(dtype: DType, shape: &[usize]) -> Result<usize> {
+    let cols = shape.last().copied().unwrap_or(1);
+    let row = dtype.row_bytes(cols).ok_or(Error::PartialBlock {
+        dtype: dtype.name(),
+        cols,
+        block: dtype.block_size(),
+    })?;
+    let rows: usize = shape.iter().rev().skip(1).product();
+    Ok(row * rows)
+}
+
+fn f32_as_bytes(v: &[f32]) -> &[u8] {
+    // SAFETY: f32 has no padding and no invalid bit patterns as bytes; u8 has alignment 1, and
+    // the slice covers exactly the same memory and lifetime as `v`.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}

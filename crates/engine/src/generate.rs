@@ -67,7 +67,10 @@ pub fn generate(
             prompt.len()
         )));
     }
-    let budget = opts.max_new_tokens.unwrap_or(usize::MAX).min(context - prompt.len());
+    let budget = opts
+        .max_new_tokens
+        .unwrap_or(usize::MAX)
+        .min(context - prompt.len());
     let mut kv = lm.model.new_kv_store(prompt.len() + budget);
     let mut sampler = Sampler::new(opts.sampling);
     let mut history = prompt.to_vec();

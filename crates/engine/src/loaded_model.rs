@@ -38,6 +38,11 @@ impl LoadedModel {
         let gguf = GgufFile::parse(bytes.as_bytes())?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         let model = models::load(&gguf, bytes, opts)?;
-        Ok(Self { gguf, model, tokenizer, origin })
+        Ok(Self {
+            gguf,
+            model,
+            tokenizer,
+            origin,
+        })
     }
 }

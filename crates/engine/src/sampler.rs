@@ -41,14 +41,23 @@ impl Default for SamplingParams {
 impl SamplingParams {
     /// Greedy decoding.
     pub fn greedy() -> Self {
-        Self { temperature: 0.0, ..Self::default() }
+        Self {
+            temperature: 0.0,
+            ..Self::default()
+        }
     }
 
     /// Checks ranges; the message names the parameter.
     pub fn validate(&self) -> Result<(), String> {
         let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_string()) };
-        check(self.temperature >= 0.0 && self.temperature.is_finite(), "temperature must be ≥ 0")?;
-        check(self.top_p > 0.0 && self.top_p <= 1.0, "top-p must be in (0, 1]")?;
+        check(
+            self.temperature >= 0.0 && self.temperature.is_finite(),
+            "temperature must be ≥ 0",
+        )?;
+        check(
+            self.top_p > 0.0 && self.top_p <= 1.0,
+            "top-p must be in (0, 1]",
+        )?;
         check((0.0..=1.0).contains(&self.min_p), "min-p must be in [0, 1]")?;
         check(
             self.repeat_penalty > 0.0 && self.repeat_penalty.is_finite(),
@@ -74,7 +83,9 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        Self { s: [next(), next(), next(), next()] }
+        Self {
+            s: [next(), next(), next(), next()],
+        }
     }
 
     /// The next 64 random bits.
@@ -106,7 +117,10 @@ pub struct Sampler {
 impl Sampler {
     /// A sampler with its own generator seeded from `params.seed`.
     pub fn new(params: SamplingParams) -> Self {
-        Self { rng: Rng::new(params.seed), params }
+        Self {
+            rng: Rng::new(params.seed),
+            params,
+        }
     }
 
     /// The parameters.
@@ -125,8 +139,11 @@ impl Sampler {
             return argmax(logits);
         }
         // Candidates sorted by logit, descending; ties keep the lower id first.
-        let mut cands: Vec<(u32, f32)> =
-            logits.iter().enumerate().map(|(i, &l)| (i as u32, l / p.temperature)).collect();
+        let mut cands: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i as u32, l / p.temperature))
+            .collect();
         let by_logit = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if p.top_k > 0 && p.top_k < cands.len() {
             cands.select_nth_unstable_by(p.top_k - 1, by_logit);
@@ -195,7 +212,13 @@ mod tests {
     use super::*;
 
     fn params(temperature: f32) -> SamplingParams {
-        SamplingParams { temperature, top_k: 0, top_p: 1.0, min_p: 0.0, ..Default::default() }
+        SamplingParams {
+            temperature,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -208,8 +231,13 @@ mod tests {
     fn same_seed_same_tokens_and_different_seed_differs() {
         let logits: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
         let run = |seed| {
-            let mut s = Sampler::new(SamplingParams { seed, ..params(1.0) });
-            (0..64).map(|_| s.sample(&mut logits.clone(), &[])).collect::<Vec<_>>()
+            let mut s = Sampler::new(SamplingParams {
+                seed,
+                ..params(1.0)
+            });
+            (0..64)
+                .map(|_| s.sample(&mut logits.clone(), &[]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(42), run(42));
         assert_ne!(run(42), run(43));
@@ -217,7 +245,10 @@ mod tests {
 
     #[test]
     fn top_k_one_is_greedy() {
-        let mut s = Sampler::new(SamplingParams { top_k: 1, ..params(5.0) });
+        let mut s = Sampler::new(SamplingParams {
+            top_k: 1,
+            ..params(5.0)
+        });
         for _ in 0..20 {
             assert_eq!(s.sample(&mut [1.0, 2.0, 0.5], &[]), 1);
         }
@@ -226,29 +257,47 @@ mod tests {
     #[test]
     fn top_p_keeps_the_smallest_sufficient_set() {
         // Probabilities ≈ [0.665, 0.245, 0.09]: top-p 0.6 keeps only the first.
-        let mut s = Sampler::new(SamplingParams { top_p: 0.6, ..params(1.0) });
+        let mut s = Sampler::new(SamplingParams {
+            top_p: 0.6,
+            ..params(1.0)
+        });
         for _ in 0..50 {
             assert_eq!(s.sample(&mut [2.0, 1.0, 0.0], &[]), 0);
         }
         // top-p 0.9 keeps the first two and never the third.
-        let mut s = Sampler::new(SamplingParams { top_p: 0.9, ..params(1.0) });
-        let picks: Vec<u32> = (0..200).map(|_| s.sample(&mut [2.0, 1.0, 0.0], &[])).collect();
+        let mut s = Sampler::new(SamplingParams {
+            top_p: 0.9,
+            ..params(1.0)
+        });
+        let picks: Vec<u32> = (0..200)
+            .map(|_| s.sample(&mut [2.0, 1.0, 0.0], &[]))
+            .collect();
         assert!(picks.contains(&1) && !picks.contains(&2));
     }
 
     #[test]
     fn min_p_drops_unlikely_tokens() {
         // p ≈ [0.665, 0.245, 0.09]; min-p 0.2 → threshold 0.133 drops the third.
-        let mut s = Sampler::new(SamplingParams { min_p: 0.2, ..params(1.0) });
-        let picks: Vec<u32> = (0..300).map(|_| s.sample(&mut [2.0, 1.0, 0.0], &[])).collect();
+        let mut s = Sampler::new(SamplingParams {
+            min_p: 0.2,
+            ..params(1.0)
+        });
+        let picks: Vec<u32> = (0..300)
+            .map(|_| s.sample(&mut [2.0, 1.0, 0.0], &[]))
+            .collect();
         assert!(picks.contains(&1) && !picks.contains(&2));
     }
 
     #[test]
     fn sampling_frequencies_follow_softmax() {
-        let mut s = Sampler::new(SamplingParams { seed: 7, ..params(1.0) });
+        let mut s = Sampler::new(SamplingParams {
+            seed: 7,
+            ..params(1.0)
+        });
         let n = 20_000;
-        let ones = (0..n).filter(|_| s.sample(&mut [0.0, (3.0f32).ln()], &[]) == 1).count();
+        let ones = (0..n)
+            .filter(|_| s.sample(&mut [0.0, (3.0f32).ln()], &[]) == 1)
+            .count();
         let freq = ones as f64 / n as f64; // expected 0.75
         assert!((freq - 0.75).abs() < 0.015, "frequency {freq}");
     }
@@ -266,7 +315,10 @@ mod tests {
 
     #[test]
     fn validation_names_the_parameter() {
-        let bad = SamplingParams { top_p: 0.0, ..Default::default() };
+        let bad = SamplingParams {
+            top_p: 0.0,
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().contains("top-p"));
         assert!(SamplingParams::default().validate().is_ok());
     }

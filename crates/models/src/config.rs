@@ -94,8 +94,9 @@ impl ModelConfig {
             n_kv_heads,
             head_dim,
             rope_dim: usize_key("rope.dimension_count")?.unwrap_or(head_dim),
-            rope_theta: gguf.get_f64(&format!("{arch}.rope.freq_base"))?.unwrap_or(10_000.0)
-                as f32,
+            rope_theta: gguf
+                .get_f64(&format!("{arch}.rope.freq_base"))?
+                .unwrap_or(10_000.0) as f32,
             rope_style,
             rms_norm_eps: gguf
                 .get_f64(&format!("{arch}.attention.layer_norm_rms_epsilon"))?
@@ -109,20 +110,34 @@ impl ModelConfig {
 
     /// Checks the relations between hyperparameters that the forward pass relies on.
     pub fn validate(&self) -> Result<()> {
-        let bad = |key: &str, reason: String| Err(Error::Config { key: key.into(), reason });
+        let bad = |key: &str, reason: String| {
+            Err(Error::Config {
+                key: key.into(),
+                reason,
+            })
+        };
         if self.n_kv_heads == 0 || self.n_heads % self.n_kv_heads != 0 {
             return bad(
                 "attention.head_count_kv",
-                format!("{} query heads are not a multiple of {} KV heads", self.n_heads, self.n_kv_heads),
+                format!(
+                    "{} query heads are not a multiple of {} KV heads",
+                    self.n_heads, self.n_kv_heads
+                ),
             );
         }
         if self.head_dim == 0 || self.head_dim % 2 != 0 {
-            return bad("attention.key_length", format!("head_dim {} must be even", self.head_dim));
+            return bad(
+                "attention.key_length",
+                format!("head_dim {} must be even", self.head_dim),
+            );
         }
         if self.rope_dim > self.head_dim || self.rope_dim % 2 != 0 {
             return bad(
                 "rope.dimension_count",
-                format!("{} must be even and at most head_dim {}", self.rope_dim, self.head_dim),
+                format!(
+                    "{} must be even and at most head_dim {}",
+                    self.rope_dim, self.head_dim
+                ),
             );
         }
         if self.vocab_size == 0 {
@@ -145,5 +160,8 @@ impl ModelConfig {
 }
 
 fn missing(key: &str) -> Error {
-    Error::Config { key: key.to_string(), reason: "missing from the file's metadata".into() }
+    Error::Config {
+        key: key.to_string(),
+        reason: "missing from the file's metadata".into(),
+    }
 }

@@ -73,18 +73,32 @@ impl fmt::Display for Error {
             }
             Error::Config { key, reason } => write!(f, "hyperparameter '{key}': {reason}"),
             Error::MissingTensor(name) => write!(f, "tensor '{name}' is missing"),
-            Error::TensorShape { name, expected, got } => write!(
+            Error::TensorShape {
+                name,
+                expected,
+                got,
+            } => write!(
                 f,
                 "tensor '{name}' has wrong shape; expected {expected:?}, got {got:?}"
             ),
             Error::UnsupportedType { name, dtype } => {
-                write!(f, "tensor '{name}' has type {dtype}, which has no kernels yet")
+                write!(
+                    f,
+                    "tensor '{name}' has type {dtype}, which has no kernels yet"
+                )
             }
             Error::Tensor { name, source } => write!(f, "tensor '{name}': {source}"),
             Error::TokenOutOfRange { id, vocab_size } => {
-                write!(f, "token id {id} is out of range (vocabulary has {vocab_size} tokens)")
+                write!(
+                    f,
+                    "token id {id} is out of range (vocabulary has {vocab_size} tokens)"
+                )
             }
-            Error::ContextFull { used, requested, capacity } => write!(
+            Error::ContextFull {
+                used,
+                requested,
+                capacity,
+            } => write!(
                 f,
                 "context full: {used} positions used + {requested} new > capacity {capacity}"
             ),

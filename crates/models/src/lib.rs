@@ -39,7 +39,10 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { threads: default_threads(), kernels: tensor::cpu::best() }
+        Self {
+            threads: default_threads(),
+            kernels: tensor::cpu::best(),
+        }
     }
 }
 

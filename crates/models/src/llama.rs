@@ -30,7 +30,7 @@ struct Layer {
 /// A loaded Llama model.
 pub struct Llama {
     config: ModelConfig,
-    token_embd: Tensor,  // [vocab_size, hidden_size]
+    token_embd: Tensor, // [vocab_size, hidden_size]
     layers: Vec<Layer>,
     output_norm: Vec<f32>, // [hidden_size]
     /// `[vocab_size, hidden_size]`; a clone of `token_embd`'s view when the head is tied.
@@ -42,9 +42,17 @@ pub struct Llama {
 
 impl Llama {
     /// Builds the model from `weights` named as in GGUF, checking every shape against `config`.
-    pub fn load(config: ModelConfig, weights: &dyn WeightSource, opts: &LoadOptions) -> Result<Self> {
+    pub fn load(
+        config: ModelConfig,
+        weights: &dyn WeightSource,
+        opts: &LoadOptions,
+    ) -> Result<Self> {
         config.validate()?;
-        let (h, v, ff) = (config.hidden_size, config.vocab_size, config.intermediate_size);
+        let (h, v, ff) = (
+            config.hidden_size,
+            config.vocab_size,
+            config.intermediate_size,
+        );
         let (q_dim, kv_dim) = (config.n_heads * config.head_dim, config.kv_dim());
         let token_embd = require(weights, "token_embd.weight", &[v, h])?;
         let layers = (0..config.n_layers)
@@ -86,7 +94,15 @@ impl Llama {
 
     /// Causal grouped-query attention of `n` new queries (`q`: `[n, n_heads · head_dim]`)
     /// at positions `start..start + n` over the stored keys and values `0..start + n`.
-    fn attention(&self, q: &[f32], keys: &[f32], values: &[f32], start: usize, n: usize, out: &mut [f32]) {
+    fn attention(
+        &self,
+        q: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        start: usize,
+        n: usize,
+        out: &mut [f32],
+    ) {
         let c = &self.config;
         let (hd, kv_dim) = (c.head_dim, c.kv_dim());
         let group = c.n_heads / c.n_kv_heads;
@@ -126,10 +142,17 @@ impl Model for Llama {
         }
         let start = kv.len();
         if start + n > kv.capacity() {
-            return Err(Error::ContextFull { used: start, requested: n, capacity: kv.capacity() });
+            return Err(Error::ContextFull {
+                used: start,
+                requested: n,
+                capacity: kv.capacity(),
+            });
         }
         if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.vocab_size) {
-            return Err(Error::TokenOutOfRange { id, vocab_size: c.vocab_size });
+            return Err(Error::TokenOutOfRange {
+                id,
+                vocab_size: c.vocab_size,
+            });
         }
         let (h, hd) = (c.hidden_size, c.head_dim);
         let (q_dim, kv_dim) = (c.n_heads * hd, c.kv_dim());
@@ -157,8 +180,20 @@ impl Model for Llama {
             self.matmul(&layer.attn_v, &normed, n, &mut v);
             for t in 0..n {
                 let pos = start + t;
-                ops::rope(&mut q[t * q_dim..][..q_dim], hd, pos, &self.rope_inv_freq, rope_style);
-                ops::rope(&mut k[t * kv_dim..][..kv_dim], hd, pos, &self.rope_inv_freq, rope_style);
+                ops::rope(
+                    &mut q[t * q_dim..][..q_dim],
+                    hd,
+                    pos,
+                    &self.rope_inv_freq,
+                    rope_style,
+                );
+                ops::rope(
+                    &mut k[t * kv_dim..][..kv_dim],
+                    hd,
+                    pos,
+                    &self.rope_inv_freq,
+                    rope_style,
+                );
             }
             kv.write(il, &k, &v);
             let (keys, values) = kv.layer(il, start + n);

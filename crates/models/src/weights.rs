@@ -51,13 +51,18 @@ impl WeightSource for GgufWeights<'_> {
         let shape: Vec<usize> = info.dims.iter().rev().map(|&d| d as usize).collect();
         Tensor::from_shared(dtype, shape, self.source.clone(), info.byte_range())
             .map(Some)
-            .map_err(|source| Error::Tensor { name: name.to_string(), source })
+            .map_err(|source| Error::Tensor {
+                name: name.to_string(),
+                source,
+            })
     }
 }
 
 /// The tensor `name` with exactly `shape` (outermost first).
 pub fn require(weights: &dyn WeightSource, name: &str, shape: &[usize]) -> Result<Tensor> {
-    let t = weights.get(name)?.ok_or_else(|| Error::MissingTensor(name.to_string()))?;
+    let t = weights
+        .get(name)?
+        .ok_or_else(|| Error::MissingTensor(name.to_string()))?;
     check_shape(name, &t, shape)?;
     Ok(t)
 }

@@ -18,7 +18,13 @@ pub enum DType {
 
 impl DType {
     /// Every type, for tests that cover them all.
-    pub const ALL: [DType; 5] = [DType::F32, DType::F16, DType::Bf16, DType::Q8_0, DType::Q4_0];
+    pub const ALL: [DType; 5] = [
+        DType::F32,
+        DType::F16,
+        DType::Bf16,
+        DType::Q8_0,
+        DType::Q4_0,
+    ];
 
     /// Elements per block (1 for plain floats).
     pub const fn block_size(self) -> usize {

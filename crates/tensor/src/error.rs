@@ -42,7 +42,12 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::ByteLength { dtype, shape, expected, got } => write!(
+            Error::ByteLength {
+                dtype,
+                shape,
+                expected,
+                got,
+            } => write!(
                 f,
                 "{dtype} tensor of shape {shape:?} needs {expected} bytes, got {got}"
             ),

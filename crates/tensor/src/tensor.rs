@@ -48,9 +48,18 @@ impl Tensor {
         let expected = expected_bytes(dtype, &shape)?;
         let got = range.len();
         if expected != got || range.end > (*source).as_ref().len() {
-            return Err(Error::ByteLength { dtype: dtype.name(), shape, expected, got });
+            return Err(Error::ByteLength {
+                dtype: dtype.name(),
+                shape,
+                expected,
+                got,
+            });
         }
-        Ok(Self { dtype, shape, storage: Storage::Shared { source, range } })
+        Ok(Self {
+            dtype,
+            shape,
+            storage: Storage::Shared { source, range },
+        })
     }
 
     /// An owned f32 tensor.
@@ -64,7 +73,11 @@ impl Tensor {
                 got: values.len() * 4,
             });
         }
-        Ok(Self { dtype: DType::F32, shape, storage: Storage::OwnedF32(values) })
+        Ok(Self {
+            dtype: DType::F32,
+            shape,
+            storage: Storage::OwnedF32(values),
+        })
     }
 
     /// Element type.
@@ -102,7 +115,10 @@ impl Tensor {
 
     /// Bytes of row `i` (all but the innermost dimension flattened).
     pub fn row_bytes(&self, i: usize) -> &[u8] {
-        let n = self.dtype.row_bytes(self.cols()).expect("checked at construction");
+        let n = self
+            .dtype
+            .row_bytes(self.cols())
+            .expect("checked at construction");
         &self.bytes()[i * n..(i + 1) * n]
     }
 

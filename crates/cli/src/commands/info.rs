@@ -25,10 +25,17 @@ pub(crate) fn run(args: Args) -> Result<()> {
             ModelBytes::open(p).with_context(|| format!("cannot open '{}'", p.display()))?,
             p.display().to_string(),
         ),
-        None => (ModelBytes::copy_from(EMBEDDED_MODEL), EMBEDDED_NAME.to_string()),
+        None => (
+            ModelBytes::copy_from(EMBEDDED_MODEL),
+            EMBEDDED_NAME.to_string(),
+        ),
     };
-    let gguf = GgufFile::parse(bytes.as_bytes()).with_context(|| format!("cannot read '{origin}'"))?;
-    print!("{}", describe(&gguf, &origin, bytes.as_bytes().len(), args.metadata));
+    let gguf =
+        GgufFile::parse(bytes.as_bytes()).with_context(|| format!("cannot read '{origin}'"))?;
+    print!(
+        "{}",
+        describe(&gguf, &origin, bytes.as_bytes().len(), args.metadata)
+    );
     Ok(())
 }
 
@@ -46,18 +53,38 @@ fn describe(gguf: &GgufFile, origin: &str, file_bytes: usize, all_metadata: bool
     );
     match models::ModelConfig::from_gguf(gguf) {
         Ok(c) => {
-            let _ = writeln!(s, "architecture:  {}{}", c.architecture, c.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default());
+            let _ = writeln!(
+                s,
+                "architecture:  {}{}",
+                c.architecture,
+                c.name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            );
             let _ = writeln!(s, "hidden_size:   {}", c.hidden_size);
             let _ = writeln!(s, "intermediate:  {}", c.intermediate_size);
             let _ = writeln!(s, "n_layers:      {}", c.n_layers);
-            let _ = writeln!(s, "n_heads:       {} (n_kv_heads {}, head_dim {})", c.n_heads, c.n_kv_heads, c.head_dim);
-            let _ = writeln!(s, "rope:          {:?}, {} dims, theta {}", c.rope_style, c.rope_dim, c.rope_theta);
+            let _ = writeln!(
+                s,
+                "n_heads:       {} (n_kv_heads {}, head_dim {})",
+                c.n_heads, c.n_kv_heads, c.head_dim
+            );
+            let _ = writeln!(
+                s,
+                "rope:          {:?}, {} dims, theta {}",
+                c.rope_style, c.rope_dim, c.rope_theta
+            );
             let _ = writeln!(s, "rms_norm_eps:  {:e}", c.rms_norm_eps);
             let _ = writeln!(s, "context:       {}", c.context_length);
             let _ = writeln!(s, "vocab_size:    {}", c.vocab_size);
         }
         Err(e) => {
-            let arch = gguf.get_str("general.architecture").ok().flatten().unwrap_or("?");
+            let arch = gguf
+                .get_str("general.architecture")
+                .ok()
+                .flatten()
+                .unwrap_or("?");
             let _ = writeln!(s, "architecture:  {arch} (cannot run: {e})");
         }
     }
@@ -77,7 +104,11 @@ fn describe(gguf: &GgufFile, origin: &str, file_bytes: usize, all_metadata: bool
         n_params,
         human_count(n_params),
         human_bytes(n_bytes),
-        if n_params > 0 { n_bytes as f64 * 8.0 / n_params as f64 } else { 0.0 }
+        if n_params > 0 {
+            n_bytes as f64 * 8.0 / n_params as f64
+        } else {
+            0.0
+        }
     );
     if all_metadata {
         let _ = writeln!(s, "\nmetadata:");
@@ -85,7 +116,11 @@ fn describe(gguf: &GgufFile, origin: &str, file_bytes: usize, all_metadata: bool
             let _ = writeln!(s, "  {key:<44} {}", value.display_short());
         }
     }
-    let _ = writeln!(s, "\n{:<36} {:<7} {:<22} {:>12}", "tensor", "type", "shape", "bytes");
+    let _ = writeln!(
+        s,
+        "\n{:<36} {:<7} {:<22} {:>12}",
+        "tensor", "type", "shape", "bytes"
+    );
     for t in &gguf.tensors {
         // Shapes printed outermost first, like PyTorch ([rows, cols]).
         let shape: Vec<String> = t.dims.iter().rev().map(u64::to_string).collect();

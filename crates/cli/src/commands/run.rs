@@ -54,7 +54,10 @@ pub(crate) fn run(args: Args) -> Result<()> {
         repeat_last_n: 64,
         seed,
     };
-    sampling.validate().map_err(anyhow::Error::msg).context("bad sampling flag")?;
+    sampling
+        .validate()
+        .map_err(anyhow::Error::msg)
+        .context("bad sampling flag")?;
     let lm = args.model.load()?;
     let prompt = args.prompt.unwrap_or_default();
     let tok = &lm.tokenizer;

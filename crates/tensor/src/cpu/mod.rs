@@ -63,7 +63,11 @@ pub fn best() -> &'static KernelSet {
     BEST.get_or_init(|| {
         let sets = available();
         match std::env::var("BEHEMOTH_KERNELS") {
-            Ok(name) => sets.iter().copied().find(|k| k.name == name).unwrap_or(sets[0]),
+            Ok(name) => sets
+                .iter()
+                .copied()
+                .find(|k| k.name == name)
+                .unwrap_or(sets[0]),
             Err(_) => sets[sets.len() - 1],
         }
     })

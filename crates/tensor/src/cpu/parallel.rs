@@ -17,7 +17,9 @@ pub fn for_each_range(n: usize, threads: usize, work: usize, f: impl Fn(Range<us
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
         let f = &f;
-        let mut ranges = (0..n).step_by(chunk).map(|start| start..(start + chunk).min(n));
+        let mut ranges = (0..n)
+            .step_by(chunk)
+            .map(|start| start..(start + chunk).min(n));
         let first = ranges.next();
         for r in ranges {
             s.spawn(move || f(r));

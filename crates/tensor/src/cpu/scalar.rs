@@ -44,7 +44,11 @@ pub fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
     row.chunks_exact(q8_0::BLOCK_BYTES)
         .zip(x.chunks_exact(32))
         .map(|(b, xs)| {
-            let s: f32 = b[2..].iter().zip(xs).map(|(&q, &xv)| f32::from(q as i8) * xv).sum();
+            let s: f32 = b[2..]
+                .iter()
+                .zip(xs)
+                .map(|(&q, &xv)| f32::from(q as i8) * xv)
+                .sum();
             block_scale(b) * s
         })
         .sum()

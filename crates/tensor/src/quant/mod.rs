@@ -28,12 +28,18 @@ pub fn dequantize(dtype: DType, bytes: &[u8], out: &mut [f32]) {
             }
         }
         DType::Q8_0 => {
-            for (o, b) in out.chunks_exact_mut(32).zip(bytes.chunks_exact(q8_0::BLOCK_BYTES)) {
+            for (o, b) in out
+                .chunks_exact_mut(32)
+                .zip(bytes.chunks_exact(q8_0::BLOCK_BYTES))
+            {
                 q8_0::dequantize_block(b, o);
             }
         }
         DType::Q4_0 => {
-            for (o, b) in out.chunks_exact_mut(32).zip(bytes.chunks_exact(q4_0::BLOCK_BYTES)) {
+            for (o, b) in out
+                .chunks_exact_mut(32)
+                .zip(bytes.chunks_exact(q4_0::BLOCK_BYTES))
+            {
                 q4_0::dequantize_block(b, o);
             }
         }
@@ -43,18 +49,26 @@ pub fn dequantize(dtype: DType, bytes: &[u8], out: &mut [f32]) {
 /// Converts f32 `values` to `dtype` (round to nearest for floats, llama.cpp's reference
 /// quantizers for blocks). `values.len()` must be a whole number of blocks.
 pub fn quantize(dtype: DType, values: &[f32]) -> Vec<u8> {
-    let n_bytes = dtype.row_bytes(values.len()).expect("whole number of blocks");
+    let n_bytes = dtype
+        .row_bytes(values.len())
+        .expect("whole number of blocks");
     let mut out = Vec::with_capacity(n_bytes);
     match dtype {
-        DType::F32 => values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::F32 => values
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
         DType::F16 => values
             .iter()
             .for_each(|&v| out.extend_from_slice(&f16::from_f32(v).to_le_bytes())),
         DType::Bf16 => values
             .iter()
             .for_each(|&v| out.extend_from_slice(&bf16::from_f32(v).to_le_bytes())),
-        DType::Q8_0 => values.chunks_exact(32).for_each(|b| q8_0::quantize_block(b, &mut out)),
-        DType::Q4_0 => values.chunks_exact(32).for_each(|b| q4_0::quantize_block(b, &mut out)),
+        DType::Q8_0 => values
+            .chunks_exact(32)
+            .for_each(|b| q8_0::quantize_block(b, &mut out)),
+        DType::Q4_0 => values
+            .chunks_exact(32)
+            .for_each(|b| q4_0::quantize_block(b, &mut out)),
     }
     out
 }

@@ -26,7 +26,9 @@ fn rows(rng: &mut Rng, len: usize) -> Vec<Vec<f32>> {
         vec![0.0; len],
         vec![-1.0; len],
         spiky,
-        (0..len).map(|i| if i % 2 == 0 { 1e-3 } else { -65000.0 }).collect(),
+        (0..len)
+            .map(|i| if i % 2 == 0 { 1e-3 } else { -65000.0 })
+            .collect(),
     ]
 }
 
@@ -40,7 +42,10 @@ fn reference_dot(dtype: DType, bytes: &[u8], x: &[f32]) -> f64 {
 fn every_kernel_set_matches_scalar() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let sets = cpu::available();
-    println!("kernel sets on this CPU: {:?}", sets.iter().map(|k| k.name).collect::<Vec<_>>());
+    println!(
+        "kernel sets on this CPU: {:?}",
+        sets.iter().map(|k| k.name).collect::<Vec<_>>()
+    );
     for dtype in DType::ALL {
         for len in [32, 64, 96, 256, 4096] {
             for w in rows(&mut rng, len) {
@@ -50,7 +55,11 @@ fn every_kernel_set_matches_scalar() {
                 let scale: f64 = {
                     let mut wd = vec![0.0; len];
                     dequantize(dtype, &bytes, &mut wd);
-                    wd.iter().zip(&x).map(|(a, b)| (a * b).abs() as f64).sum::<f64>() + 1e-30
+                    wd.iter()
+                        .zip(&x)
+                        .map(|(a, b)| (a * b).abs() as f64)
+                        .sum::<f64>()
+                        + 1e-30
                 };
                 for set in &sets {
                     let got = (set.dot(dtype))(&bytes, &x) as f64;

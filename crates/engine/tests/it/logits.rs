@@ -1,0 +1,161 @@
+//! Logits: against the reference's first step, batch against token-by-token, every kernel set
+//! against scalar, and the NeoX RoPE layout on permuted weights against the interleaved one.
+
+use engine::{LoadOptions, LoadedModel};
+use formats::GgufFile;
+use models::{GgufWeights, KvStore, Logits, Model, ModelConfig, WeightSource};
+use tensor::ops::RopeStyle;
+use tensor::Tensor;
+
+use crate::{fixture, stories260k};
+
+/// Tolerance for f32 logits of this model: the reference is float64 NumPy, and logits are ~±20.
+const TOL: f32 = 1e-3;
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+const PROMPT: [u32; 12] = [1, 403, 407, 261, 378, 432, 383, 261, 280, 443, 395, 313];
+
+#[test]
+fn first_step_logits_match_reference_top5_and_sum() {
+    let lm = stories260k();
+    let logits = engine::prompt_logits(&lm, &[1]).unwrap();
+    let path = fixture("stories260K/expected-greedy-from-bos.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for entry in reference["first_step_logits_top5"].as_array().unwrap() {
+        let id = entry["id"].as_u64().unwrap() as usize;
+        let want = entry["logit"].as_f64().unwrap() as f32;
+        assert!(
+            (logits[id] - want).abs() < TOL,
+            "id {id}: {} vs {want}",
+            logits[id]
+        );
+    }
+    let sum: f64 = logits.iter().map(|&l| l as f64).sum();
+    let want_sum = reference["first_step_logits_sum"].as_f64().unwrap();
+    assert!((sum - want_sum).abs() < 0.05, "sum {sum} vs {want_sum}");
+}
+
+#[test]
+fn batch_and_token_by_token_agree() {
+    let lm = stories260k();
+    let batch = engine::prompt_logits(&lm, &PROMPT).unwrap();
+    let mut kv = lm.model.new_kv_store(PROMPT.len());
+    let vocab = lm.model.config().vocab_size;
+    for (i, &id) in PROMPT.iter().enumerate() {
+        let step = lm.model.forward(&[id], &mut kv, Logits::Last).unwrap();
+        let d = max_abs_diff(&step, &batch[i * vocab..(i + 1) * vocab]);
+        assert!(d < 1e-4, "position {i}: max |Δ| {d}");
+    }
+    // Two uneven chunks give the same as well.
+    let mut kv = lm.model.new_kv_store(PROMPT.len());
+    let first = lm
+        .model
+        .forward(&PROMPT[..7], &mut kv, Logits::All)
+        .unwrap();
+    let second = lm
+        .model
+        .forward(&PROMPT[7..], &mut kv, Logits::All)
+        .unwrap();
+    let chunked: Vec<f32> = first.into_iter().chain(second).collect();
+    assert!(max_abs_diff(&chunked, &batch) < 1e-4);
+}
+
+#[test]
+fn every_kernel_set_gives_the_same_logits() {
+    let path = fixture("stories260K/stories260K.gguf");
+    let reference = {
+        let opts = LoadOptions {
+            threads: 1,
+            kernels: &tensor::cpu::scalar::KERNELS,
+        };
+        engine::prompt_logits(&LoadedModel::open(&path, &opts).unwrap(), &PROMPT).unwrap()
+    };
+    for kernels in tensor::cpu::available() {
+        for threads in [1, 2, 3] {
+            let lm = LoadedModel::open(&path, &LoadOptions { threads, kernels }).unwrap();
+            let got = engine::prompt_logits(&lm, &PROMPT).unwrap();
+            let d = max_abs_diff(&got, &reference);
+            assert!(
+                d < 1e-4,
+                "{} with {threads} threads: max |Δ| {d}",
+                kernels.name
+            );
+        }
+    }
+}
+
+/// Wraps a GGUF weight source and permutes the rows of every Q and K projection from the
+/// interleaved-pair layout to the half-split layout, exactly as Hugging Face's
+/// `convert_llama_weights_to_hf.py` does (`permute`).
+struct NeoXWeights<'a> {
+    inner: GgufWeights<'a>,
+    config: ModelConfig,
+}
+
+impl WeightSource for NeoXWeights<'_> {
+    fn get(&self, name: &str) -> models::Result<Option<Tensor>> {
+        let Some(t) = self.inner.get(name)? else {
+            return Ok(None);
+        };
+        let n_heads = if name.ends_with("attn_q.weight") {
+            self.config.n_heads
+        } else if name.ends_with("attn_k.weight") {
+            self.config.n_kv_heads
+        } else {
+            return Ok(Some(t));
+        };
+        let (rows, cols) = (t.rows(), t.cols());
+        let hd = rows / n_heads;
+        let w = t.to_f32_vec();
+        let mut out = vec![0.0; w.len()];
+        // HF row (h, half·(hd/2) + i) comes from GGUF row (h, 2i + half).
+        for h in 0..n_heads {
+            for i in 0..hd / 2 {
+                for half in 0..2 {
+                    let src = h * hd + 2 * i + half;
+                    let dst = h * hd + half * (hd / 2) + i;
+                    out[dst * cols..(dst + 1) * cols]
+                        .copy_from_slice(&w[src * cols..(src + 1) * cols]);
+                }
+            }
+        }
+        Ok(Some(Tensor::from_f32(vec![rows, cols], out).unwrap()))
+    }
+}
+
+#[test]
+fn neox_rope_on_permuted_weights_equals_interleaved_rope() {
+    let bytes = std::sync::Arc::new(
+        formats::ModelBytes::open(&fixture("stories260K/stories260K.gguf")).unwrap(),
+    );
+    let gguf = GgufFile::parse(bytes.as_bytes()).unwrap();
+    let config = ModelConfig::from_gguf(&gguf).unwrap();
+    assert_eq!(config.rope_style, RopeStyle::Interleaved);
+    let opts = LoadOptions::default();
+    let interleaved = models::load(&gguf, bytes.clone(), &opts).unwrap();
+
+    let neox_config = ModelConfig {
+        rope_style: RopeStyle::NeoX,
+        ..config.clone()
+    };
+    let weights = NeoXWeights {
+        inner: GgufWeights::new(&gguf, bytes.clone()),
+        config,
+    };
+    let neox = models::llama::Llama::load(neox_config, &weights, &opts).unwrap();
+
+    let run = |m: &dyn Model| {
+        let mut kv: KvStore = m.new_kv_store(PROMPT.len());
+        m.forward(&PROMPT, &mut kv, Logits::All).unwrap()
+    };
+    let d = max_abs_diff(&run(interleaved.as_ref()), &run(&neox));
+    assert!(d < 1e-4, "max |Δ| {d}");
+}

@@ -21,7 +21,7 @@ pub(crate) struct Args {
           value_parser = clap::value_parser!(i64).range(-1..))]
     n_predict: i64,
     /// Temperature; 0 is greedy.
-    #[arg(long = "temp", default_value_t = 0.8)]
+    #[arg(long = "temp", default_value_t = 0.8, allow_negative_numbers = true)]
     temp: f32,
     /// Top-k; 0 disables.
     #[arg(long = "top-k", default_value_t = 40)]

@@ -1,1 +1,34 @@
-//! placeholder
+//! Integration tests of the `tokenizer` crate: llama.cpp's conformance vectors, round trips,
+//! special-token parsing, streaming detokenization, and load errors on hand-written GGUF files.
+
+mod golden;
+mod parse_special;
+mod round_trip;
+mod stream_decode;
+mod tiny_gguf;
+mod vocab_errors;
+
+use std::path::Path;
+
+use tokenizer::Tokenizer;
+
+/// The `fixtures/` folder of the repository.
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
+/// llama.cpp's tokenizer vectors in the shared data folder, outside the repository; tests that
+/// need it print "skipped" when it is absent.
+const SHARED_LLAMA_CPP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/tokenizer-tests/llama.cpp"
+);
+
+/// Loads the tokenizer of the GGUF file at `path`.
+fn load(path: &Path) -> Tokenizer {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let gguf = formats::GgufFile::parse(&bytes).expect("GGUF parses");
+    Tokenizer::from_gguf(&gguf).expect("vocabulary loads")
+}
+
+/// The Llama 2 vocabulary from llama.cpp's `models/ggml-vocab-llama-spm.gguf`.
+fn llama_spm() -> Tokenizer {
+    load(&Path::new(FIXTURES).join("tokenizer/ggml-vocab-llama-spm.gguf"))
+}

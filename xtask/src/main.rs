@@ -15,7 +15,18 @@ const ALLOWED_DEPS: &[(&str, &[&str])] = &[
     ("engine", &["models", "tensor", "tokenizer", "formats"]),
     ("server", &["engine", "tokenizer"]),
     ("eval", &["engine", "tokenizer"]),
-    ("cli", &["formats", "tensor", "tokenizer", "models", "engine", "server", "eval"]),
+    (
+        "cli",
+        &[
+            "formats",
+            "tensor",
+            "tokenizer",
+            "models",
+            "engine",
+            "server",
+            "eval",
+        ],
+    ),
 ];
 
 /// Crates allowed to contain `unsafe` (kernels and mmap).
@@ -45,7 +56,10 @@ fn main() {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is one level down").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is one level down")
+        .to_path_buf()
 }
 
 /// Every rule violation found under `root`, one message each.
@@ -53,7 +67,11 @@ fn tidy(root: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     for dir in ["crates", "xtask", "fuzz"] {
         for file in rust_files(&root.join(dir)) {
-            let rel = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+            let rel = file
+                .strip_prefix(root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
             let text = std::fs::read_to_string(&file).unwrap_or_default();
             if !text.trim_start().starts_with("//!") {
                 problems.push(format!("{rel}: does not open with a `//!` paragraph"));
@@ -73,8 +91,13 @@ fn tidy(root: &Path) -> Vec<String> {
         let Some(krate) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
             continue;
         };
-        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
-        let allowed = ALLOWED_DEPS.iter().find(|(k, _)| *k == krate).map(|(_, d)| *d);
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        let allowed = ALLOWED_DEPS
+            .iter()
+            .find(|(k, _)| *k == krate)
+            .map(|(_, d)| *d);
         let Some(allowed) = allowed else {
             problems.push(format!(
                 "crates/{krate}: not in the layer table; add it to ARCHITECTURE.md and xtask"
@@ -83,7 +106,9 @@ fn tidy(root: &Path) -> Vec<String> {
         };
         for dep in internal_dependencies(&manifest) {
             if !allowed.contains(&dep.as_str()) {
-                problems.push(format!("crates/{krate} depends on `{dep}`, which its layer may not use"));
+                problems.push(format!(
+                    "crates/{krate} depends on `{dep}`, which its layer may not use"
+                ));
             }
         }
         if !UNSAFE_ALLOWED.contains(&krate.as_str()) {
@@ -91,7 +116,9 @@ fn tidy(root: &Path) -> Vec<String> {
                 let path = dir.join(root_file);
                 if let Ok(text) = std::fs::read_to_string(&path) {
                     if !text.contains("#![forbid(unsafe_code)]") {
-                        problems.push(format!("crates/{krate}/{root_file}: missing #![forbid(unsafe_code)]"));
+                        problems.push(format!(
+                            "crates/{krate}/{root_file}: missing #![forbid(unsafe_code)]"
+                        ));
                     }
                 }
             }
@@ -123,7 +150,9 @@ fn internal_dependencies(manifest: &str) -> Vec<String> {
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -150,7 +179,8 @@ mod tests {
 
     #[test]
     fn dependency_scan_reads_both_spellings() {
-        let manifest = "[dependencies]\nformats.workspace = true\nmodels = { path = \"../models\" }\n\
+        let manifest =
+            "[dependencies]\nformats.workspace = true\nmodels = { path = \"../models\" }\n\
                         clap = \"4\"\n[dev-dependencies]\nengine.workspace = true\n";
         assert_eq!(internal_dependencies(manifest), ["formats", "models"]);
     }

@@ -135,7 +135,7 @@ fn dot_bf16_avx2(row: &[u8], x: &[f32]) -> f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q8_0_avx2(row: &[u8], x: &[f32]) -> f32 {
-    assert!(row.len() / q8_0::BLOCK_BYTES * 32 >= x.len() && x.len() % 32 == 0);
+    assert!(row.len() / q8_0::BLOCK_BYTES * 32 >= x.len() && x.len().is_multiple_of(32));
     let mut acc = _mm256_setzero_ps();
     for (b, xs) in row.chunks_exact(q8_0::BLOCK_BYTES).zip(x.chunks_exact(32)) {
         let (qp, xp) = (b[2..].as_ptr(), xs.as_ptr());
@@ -155,7 +155,7 @@ fn dot_q8_0_avx2(row: &[u8], x: &[f32]) -> f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_0_avx2(row: &[u8], x: &[f32]) -> f32 {
-    assert!(row.len() / q4_0::BLOCK_BYTES * 32 >= x.len() && x.len() % 32 == 0);
+    assert!(row.len() / q4_0::BLOCK_BYTES * 32 >= x.len() && x.len().is_multiple_of(32));
     let mut acc = _mm256_setzero_ps();
     let mask = _mm_set1_epi8(0x0f);
     let eight = _mm256_set1_epi32(8);

@@ -159,3 +159,48 @@ fn neox_rope_on_permuted_weights_equals_interleaved_rope() {
     let d = max_abs_diff(&run(interleaved.as_ref()), &run(&neox));
     assert!(d < 1e-4, "max |Δ| {d}");
 }
+
+/// Hugging Face transformers' float32 logits for stories260K (the same weights as a
+/// `LlamaForCausalLM` folder) on an 81-token prompt, recorded by
+/// `scripts/reference/stories260k_transformers_logits.py`.
+#[test]
+fn stories260k_matches_transformers_at_every_position() {
+    let path = fixture("stories260K/transformers-logits.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let ids: Vec<u32> = reference["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    let want: Vec<f32> = reference["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+        })
+        .collect();
+    let lm = stories260k();
+    // The ids came from the folder's tokenizer.json through Hugging Face tokenizers.
+    let prompt = reference["prompt"].as_str().unwrap();
+    assert_eq!(lm.tokenizer.encode(prompt, true, false), ids);
+
+    let vocab = lm.model.config().vocab_size;
+    let batch = engine::prompt_logits(&lm, &ids).unwrap();
+    let mut kv = lm.model.new_kv_store(ids.len());
+    for (i, &id) in ids.iter().enumerate() {
+        let row = &want[i * vocab..(i + 1) * vocab];
+        let d_batch = max_abs_diff(&batch[i * vocab..(i + 1) * vocab], row);
+        let step = lm.model.forward(&[id], &mut kv, Logits::Last).unwrap();
+        let d_step = max_abs_diff(&step, row);
+        assert!(
+            d_batch <= TOL && d_step <= TOL,
+            "position {i}: max |Δlogit| batch {d_batch}, token by token {d_step} (tolerance {TOL})"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use models::Logits;
+use models::{Logits, SequenceKv};
 
 use crate::sampler::{Sampler, SamplingParams};
 use crate::{Error, LoadedModel, Result};
@@ -71,12 +71,12 @@ pub fn generate(
         .max_new_tokens
         .unwrap_or(usize::MAX)
         .min(context - prompt.len());
-    let mut kv = lm.model.new_kv_store(prompt.len() + budget);
+    let mut kv = SequenceKv::new(lm.model.as_ref(), prompt.len() + budget);
     let mut sampler = Sampler::new(opts.sampling);
     let mut history = prompt.to_vec();
 
     let t0 = Instant::now();
-    let mut logits = lm.model.forward(prompt, &mut kv, Logits::Last)?;
+    let mut logits = kv.forward(lm.model.as_ref(), prompt, Logits::Last)?;
     let mut stats = GenerationStats {
         prompt_tokens: prompt.len(),
         prompt_seconds: 0.0,
@@ -113,7 +113,7 @@ pub fn generate(
         if stats.generated_tokens == budget {
             continue; // no forward pass needed for a token nobody will follow
         }
-        logits = lm.model.forward(&[next], &mut kv, Logits::Last)?;
+        logits = kv.forward(lm.model.as_ref(), &[next], Logits::Last)?;
         stats.decode_tokens += 1;
     }
     if let Some(t) = t_decode {
@@ -134,6 +134,6 @@ pub fn prompt_logits(lm: &LoadedModel, ids: &[u32]) -> Result<Vec<f32>> {
             ids.len()
         )));
     }
-    let mut kv = lm.model.new_kv_store(ids.len());
-    Ok(lm.model.forward(ids, &mut kv, Logits::All)?)
+    let mut kv = SequenceKv::new(lm.model.as_ref(), ids.len());
+    Ok(kv.forward(lm.model.as_ref(), ids, Logits::All)?)
 }

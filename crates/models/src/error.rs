@@ -53,6 +53,13 @@ pub enum Error {
         /// Vocabulary size.
         vocab_size: usize,
     },
+    /// A block table names a block the store does not have.
+    BadBlock {
+        /// The block id.
+        block: u32,
+        /// Blocks in the store.
+        n_blocks: usize,
+    },
     /// The batch does not fit in the KV store.
     ContextFull {
         /// Positions already stored.
@@ -92,6 +99,12 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "token id {id} is out of range (vocabulary has {vocab_size} tokens)"
+                )
+            }
+            Error::BadBlock { block, n_blocks } => {
+                write!(
+                    f,
+                    "block table names block {block}, the KV store has {n_blocks}"
                 )
             }
             Error::ContextFull {

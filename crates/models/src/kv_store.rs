@@ -1,28 +1,120 @@
-//! `KvStore`: the keys and values of past positions, per layer, for one sequence. The engine
-//! creates and owns it and passes it to `Model::forward`; a model holds nothing per request.
+//! KV memory. `KvStore` is the physical store: for every layer, `n_blocks` fixed-size blocks of
+//! `block_size` positions of keys and values. A sequence owns a list of blocks (its block
+//! table); position p lives in block `table[p / block_size]` at offset `p % block_size`.
+//! The engine decides which blocks a sequence gets (and may share a prefix's blocks between
+//! sequences); the store only knows block ids. `SequenceKv` is the one-sequence convenience:
+//! a private store with an identity block table, for the CLI and tests.
 
-/// Keys and values of positions `0..len()` for every layer.
+use crate::{Logits, Model, Result};
+
+/// Keys and values of every layer in fixed-size blocks.
 #[derive(Debug, Clone)]
 pub struct KvStore {
     kv_dim: usize,
-    capacity: usize,
-    len: usize,
-    /// Per layer: `[capacity, kv_dim]` keys.
+    block_size: usize,
+    n_blocks: usize,
+    /// Per layer: `[n_blocks · block_size, kv_dim]` keys.
     keys: Vec<Vec<f32>>,
-    /// Per layer: `[capacity, kv_dim]` values.
+    /// Per layer: `[n_blocks · block_size, kv_dim]` values.
     values: Vec<Vec<f32>>,
 }
 
 impl KvStore {
-    /// A store for `capacity` positions of `n_layers` layers, `kv_dim` values per position.
-    /// Memory is reserved as positions are written, not up front.
-    pub fn new(n_layers: usize, kv_dim: usize, capacity: usize) -> Self {
+    /// A zeroed store of `n_blocks` blocks of `block_size` positions for `n_layers` layers.
+    pub fn new(n_layers: usize, kv_dim: usize, block_size: usize, n_blocks: usize) -> Self {
+        let len = n_blocks * block_size * kv_dim;
         Self {
             kv_dim,
-            capacity,
+            block_size,
+            n_blocks,
+            keys: vec![vec![0.0; len]; n_layers],
+            values: vec![vec![0.0; len]; n_layers],
+        }
+    }
+
+    /// Positions per block.
+    pub fn block_size(&self) -> usize {
+        self.block_size
+    }
+
+    /// Blocks in the store.
+    pub fn n_blocks(&self) -> usize {
+        self.n_blocks
+    }
+
+    /// Width of one position's key (and value).
+    pub fn kv_dim(&self) -> usize {
+        self.kv_dim
+    }
+
+    /// Bytes of KV memory one block takes across all layers.
+    pub fn bytes_per_block(&self) -> usize {
+        2 * self.keys.len() * self.block_size * self.kv_dim * std::mem::size_of::<f32>()
+    }
+
+    /// Copies block `src` onto block `dst` in every layer (copy-on-write of a shared block).
+    pub fn copy_block(&mut self, src: u32, dst: u32) {
+        let n = self.block_size * self.kv_dim;
+        let (s, d) = (src as usize * n, dst as usize * n);
+        for layer in self.keys.iter_mut().chain(self.values.iter_mut()) {
+            layer.copy_within(s..s + n, d);
+        }
+    }
+
+    /// Row index of position `pos` of a sequence with block table `table`.
+    #[inline]
+    pub(crate) fn slot(&self, table: &[u32], pos: usize) -> usize {
+        table[pos / self.block_size] as usize * self.block_size + pos % self.block_size
+    }
+
+    /// Stores one position's key and value for `layer`.
+    #[inline]
+    pub(crate) fn write(&mut self, layer: usize, slot: usize, k: &[f32], v: &[f32]) {
+        let r = slot * self.kv_dim..(slot + 1) * self.kv_dim;
+        self.keys[layer][r.clone()].copy_from_slice(k);
+        self.values[layer][r].copy_from_slice(v);
+    }
+
+    /// All keys and values of `layer`, `[n_blocks · block_size, kv_dim]` each.
+    #[inline]
+    pub(crate) fn layer(&self, layer: usize) -> (&[f32], &[f32]) {
+        (&self.keys[layer], &self.values[layer])
+    }
+}
+
+/// One sequence's slice of a forward batch.
+#[derive(Debug, Clone, Copy)]
+pub struct SeqBatch<'a> {
+    /// New tokens, at positions `start..start + tokens.len()`.
+    pub tokens: &'a [u32],
+    /// Positions already in the KV store for this sequence.
+    pub start: usize,
+    /// Blocks holding this sequence's positions; must cover `start + tokens.len()`.
+    pub block_table: &'a [u32],
+    /// Which of its positions need logits.
+    pub logits: Logits,
+}
+
+/// Positions per block of a `SequenceKv`.
+const SEQUENCE_BLOCK_SIZE: usize = 16;
+
+/// A private KV store for a single sequence, with its length.
+#[derive(Debug, Clone)]
+pub struct SequenceKv {
+    store: KvStore,
+    table: Vec<u32>,
+    len: usize,
+}
+
+impl SequenceKv {
+    /// Room for `capacity` positions of `model`.
+    pub fn new(model: &dyn Model, capacity: usize) -> Self {
+        let c = model.config();
+        let n_blocks = capacity.div_ceil(SEQUENCE_BLOCK_SIZE).max(1);
+        Self {
+            store: KvStore::new(c.n_layers, c.kv_dim(), SEQUENCE_BLOCK_SIZE, n_blocks),
+            table: (0..n_blocks as u32).collect(),
             len: 0,
-            keys: vec![Vec::new(); n_layers],
-            values: vec![Vec::new(); n_layers],
         }
     }
 
@@ -38,33 +130,29 @@ impl KvStore {
 
     /// Maximum positions.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.table.len() * SEQUENCE_BLOCK_SIZE
     }
 
-    /// Forgets positions from `len` on (to rewind or reuse a prefix).
+    /// Forgets positions from `len` on.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
-        for layer in self.keys.iter_mut().chain(self.values.iter_mut()) {
-            layer.truncate(self.len * self.kv_dim);
-        }
     }
 
-    /// Appends `[n, kv_dim]` keys and values for `layer` at positions `len()..len() + n`.
-    /// The caller commits them with `advance` once every layer has been written.
-    pub(crate) fn write(&mut self, layer: usize, k: &[f32], v: &[f32]) {
-        debug_assert_eq!(self.keys[layer].len(), self.len * self.kv_dim);
-        self.keys[layer].extend_from_slice(k);
-        self.values[layer].extend_from_slice(v);
-    }
-
-    /// Keys and values of `layer` for positions `0..n`, `[n, kv_dim]` each.
-    pub(crate) fn layer(&self, layer: usize, n: usize) -> (&[f32], &[f32]) {
-        let end = n * self.kv_dim;
-        (&self.keys[layer][..end], &self.values[layer][..end])
-    }
-
-    /// Marks `n` more positions as stored.
-    pub(crate) fn advance(&mut self, n: usize) {
-        self.len += n;
+    /// Runs `tokens` after the stored positions and returns the logits `logits` asks for.
+    pub fn forward(
+        &mut self,
+        model: &dyn Model,
+        tokens: &[u32],
+        logits: Logits,
+    ) -> Result<Vec<f32>> {
+        let batch = [SeqBatch {
+            tokens,
+            start: self.len,
+            block_table: &self.table,
+            logits,
+        }];
+        let out = model.forward(&batch, &mut self.store)?;
+        self.len += tokens.len();
+        Ok(out)
     }
 }

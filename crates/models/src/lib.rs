@@ -7,12 +7,13 @@
 mod config;
 mod error;
 mod kv_store;
+mod layers;
 pub mod llama;
 pub mod weights;
 
 pub use config::ModelConfig;
 pub use error::{Error, Result};
-pub use kv_store::KvStore;
+pub use kv_store::{KvStore, SeqBatch, SequenceKv};
 pub use weights::{GgufWeights, WeightSource};
 
 use formats::GgufFile;
@@ -56,15 +57,11 @@ pub trait Model: Send + Sync {
     /// Its hyperparameters.
     fn config(&self) -> &ModelConfig;
 
-    /// Runs `tokens` at positions `kv.len()..kv.len() + tokens.len()`, appending their keys and
-    /// values to `kv`, and returns `[rows, vocab_size]` logits for the rows `logits` asks for.
-    fn forward(&self, tokens: &[u32], kv: &mut KvStore, logits: Logits) -> Result<Vec<f32>>;
-
-    /// An empty KV store for up to `capacity` positions.
-    fn new_kv_store(&self, capacity: usize) -> KvStore {
-        let c = self.config();
-        KvStore::new(c.n_layers, c.kv_dim(), capacity)
-    }
+    /// Runs a batch of sequences: each sequence's tokens at positions `start..start + n`,
+    /// storing their keys and values in `kv` through its block table, and returns the
+    /// `[rows, vocab_size]` logits each sequence asks for, concatenated in batch order.
+    /// Blocks that a sequence writes must not be shared with another sequence of the batch.
+    fn forward(&self, batch: &[SeqBatch<'_>], kv: &mut KvStore) -> Result<Vec<f32>>;
 }
 
 /// Loads the model a GGUF file describes; `source` holds the bytes `gguf` was parsed from.

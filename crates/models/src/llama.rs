@@ -8,11 +8,12 @@
 //! heads share a KV head). Reads top to bottom: config, weights, forward.
 
 use tensor::cpu::KernelSet;
-use tensor::ops::{self, RopeStyle};
-use tensor::Tensor;
+use tensor::{ops, Tensor};
 
+use crate::kv_store::{KvStore, SeqBatch};
+use crate::layers::{self, AttentionShape, BatchLayout};
 use crate::weights::{optional, require, require_vector, WeightSource};
-use crate::{Error, KvStore, LoadOptions, Logits, Model, ModelConfig, Result};
+use crate::{LoadOptions, Model, ModelConfig, Result};
 
 /// Weights of one decoder layer; shapes `[out, in]`.
 struct Layer {
@@ -88,44 +89,7 @@ impl Llama {
     }
 
     fn matmul(&self, w: &Tensor, x: &[f32], n: usize, out: &mut [f32]) {
-        ops::matmul(self.kernels, self.threads, w, x, n, out)
-            .expect("shapes were checked against the config at load time");
-    }
-
-    /// Causal grouped-query attention of `n` new queries (`q`: `[n, n_heads · head_dim]`)
-    /// at positions `start..start + n` over the stored keys and values `0..start + n`.
-    fn attention(
-        &self,
-        q: &[f32],
-        keys: &[f32],
-        values: &[f32],
-        start: usize,
-        n: usize,
-        out: &mut [f32],
-    ) {
-        let c = &self.config;
-        let (hd, kv_dim) = (c.head_dim, c.kv_dim());
-        let group = c.n_heads / c.n_kv_heads;
-        let scale = 1.0 / (hd as f32).sqrt();
-        let mut scores = vec![0.0f32; start + n];
-        for t in 0..n {
-            let n_ctx = start + t + 1; // causal: positions 0..=start + t
-            for head in 0..c.n_heads {
-                let kv_off = (head / group) * hd;
-                let qh = &q[t * c.n_heads * hd + head * hd..][..hd];
-                for (j, s) in scores[..n_ctx].iter_mut().enumerate() {
-                    let kj = &keys[j * kv_dim + kv_off..][..hd];
-                    *s = qh.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale;
-                }
-                ops::softmax(&mut scores[..n_ctx]);
-                let oh = &mut out[t * c.n_heads * hd + head * hd..][..hd];
-                oh.fill(0.0);
-                for (j, &p) in scores[..n_ctx].iter().enumerate() {
-                    let vj = &values[j * kv_dim + kv_off..][..hd];
-                    oh.iter_mut().zip(vj).for_each(|(o, &x)| *o += p * x);
-                }
-            }
-        }
+        layers::matmul(self.kernels, self.threads, w, x, n, out);
     }
 }
 
@@ -134,35 +98,24 @@ impl Model for Llama {
         &self.config
     }
 
-    fn forward(&self, tokens: &[u32], kv: &mut KvStore, logits: Logits) -> Result<Vec<f32>> {
+    fn forward(&self, batch: &[SeqBatch<'_>], kv: &mut KvStore) -> Result<Vec<f32>> {
         let c = &self.config;
-        let n = tokens.len();
+        let b = BatchLayout::new(c, batch, kv)?;
+        let n = b.len();
         if n == 0 {
             return Ok(Vec::new());
         }
-        let start = kv.len();
-        if start + n > kv.capacity() {
-            return Err(Error::ContextFull {
-                used: start,
-                requested: n,
-                capacity: kv.capacity(),
-            });
-        }
-        if let Some(&id) = tokens.iter().find(|&&id| id as usize >= c.vocab_size) {
-            return Err(Error::TokenOutOfRange {
-                id,
-                vocab_size: c.vocab_size,
-            });
-        }
         let (h, hd) = (c.hidden_size, c.head_dim);
         let (q_dim, kv_dim) = (c.n_heads * hd, c.kv_dim());
-        let rope_style: RopeStyle = c.rope_style;
+        let shape = AttentionShape {
+            n_heads: c.n_heads,
+            n_kv_heads: c.n_kv_heads,
+            head_dim: hd,
+            scale: 1.0 / (hd as f32).sqrt(),
+        };
 
-        // x: [n, hidden_size], the residual stream.
-        let mut x = vec![0.0f32; n * h];
-        for (row, &id) in x.chunks_exact_mut(h).zip(tokens) {
-            self.token_embd.dequantize_row(id as usize, row);
-        }
+        // x: [n, hidden_size], the residual stream of every token of every sequence.
+        let mut x = layers::embed(&self.token_embd, &b.tokens);
         let mut normed = vec![0.0f32; n * h];
         let mut q = vec![0.0f32; n * q_dim];
         let mut k = vec![0.0f32; n * kv_dim];
@@ -171,33 +124,27 @@ impl Model for Llama {
         let mut proj = vec![0.0f32; n * h];
         let mut gate = vec![0.0f32; n * c.intermediate_size];
         let mut up = vec![0.0f32; n * c.intermediate_size];
+        let mut scores = Vec::new();
 
         for (il, layer) in self.layers.iter().enumerate() {
-            // Attention block.
+            // Attention block: every token's K and V are stored before any token attends, so
+            // a token sees the earlier tokens of its own chunk through the cache.
             ops::rms_norm(&x, &layer.attn_norm, c.rms_norm_eps, &mut normed);
             self.matmul(&layer.attn_q, &normed, n, &mut q);
             self.matmul(&layer.attn_k, &normed, n, &mut k);
             self.matmul(&layer.attn_v, &normed, n, &mut v);
             for t in 0..n {
-                let pos = start + t;
-                ops::rope(
-                    &mut q[t * q_dim..][..q_dim],
-                    hd,
-                    pos,
-                    &self.rope_inv_freq,
-                    rope_style,
-                );
-                ops::rope(
-                    &mut k[t * kv_dim..][..kv_dim],
-                    hd,
-                    pos,
-                    &self.rope_inv_freq,
-                    rope_style,
-                );
+                let (qt, kt) = (&mut q[t * q_dim..][..q_dim], &mut k[t * kv_dim..][..kv_dim]);
+                ops::rope(qt, hd, b.positions[t], &self.rope_inv_freq, c.rope_style);
+                ops::rope(kt, hd, b.positions[t], &self.rope_inv_freq, c.rope_style);
+                kv.write(il, b.slots[t], kt, &v[t * kv_dim..][..kv_dim]);
             }
-            kv.write(il, &k, &v);
-            let (keys, values) = kv.layer(il, start + n);
-            self.attention(&q, keys, values, start, n, &mut attn);
+            for t in 0..n {
+                let table = batch[b.seq_of[t]].block_table;
+                let keys = 0..b.positions[t] + 1; // causal
+                let (qt, out) = (&q[t * q_dim..][..q_dim], &mut attn[t * q_dim..][..q_dim]);
+                layers::attend(shape, qt, kv, il, table, keys, &mut scores, out);
+            }
             self.matmul(&layer.attn_out, &attn, n, &mut proj);
             ops::add_assign(&mut x, &proj);
 
@@ -209,18 +156,15 @@ impl Model for Llama {
             self.matmul(&layer.ffn_down, &gate, n, &mut proj);
             ops::add_assign(&mut x, &proj);
         }
-        kv.advance(n);
 
-        // Head: only the rows the caller wants.
-        let rows = match logits {
-            Logits::All => &x[..],
-            Logits::Last => &x[(n - 1) * h..],
-        };
-        let n_out = rows.len() / h;
-        let mut normed = vec![0.0f32; rows.len()];
-        ops::rms_norm(rows, &self.output_norm, c.rms_norm_eps, &mut normed);
-        let mut out = vec![0.0f32; n_out * c.vocab_size];
-        self.matmul(&self.output, &normed, n_out, &mut out);
-        Ok(out)
+        Ok(layers::head(
+            self.kernels,
+            self.threads,
+            c,
+            &x,
+            &b.logit_rows,
+            &self.output_norm,
+            &self.output,
+        ))
     }
 }

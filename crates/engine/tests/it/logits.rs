@@ -3,7 +3,9 @@
 
 use engine::{LoadOptions, LoadedModel};
 use formats::GgufFile;
-use models::{GgufWeights, KvStore, Logits, Model, ModelConfig, WeightSource};
+use models::{
+    GgufWeights, KvStore, Logits, Model, ModelConfig, SeqBatch, SequenceKv, WeightSource,
+};
 use tensor::ops::RopeStyle;
 use tensor::Tensor;
 
@@ -47,22 +49,20 @@ fn first_step_logits_match_reference_top5_and_sum() {
 fn batch_and_token_by_token_agree() {
     let lm = stories260k();
     let batch = engine::prompt_logits(&lm, &PROMPT).unwrap();
-    let mut kv = lm.model.new_kv_store(PROMPT.len());
+    let mut kv = SequenceKv::new(lm.model.as_ref(), PROMPT.len());
     let vocab = lm.model.config().vocab_size;
     for (i, &id) in PROMPT.iter().enumerate() {
-        let step = lm.model.forward(&[id], &mut kv, Logits::Last).unwrap();
+        let step = kv.forward(lm.model.as_ref(), &[id], Logits::Last).unwrap();
         let d = max_abs_diff(&step, &batch[i * vocab..(i + 1) * vocab]);
         assert!(d < 1e-4, "position {i}: max |Δ| {d}");
     }
     // Two uneven chunks give the same as well.
-    let mut kv = lm.model.new_kv_store(PROMPT.len());
-    let first = lm
-        .model
-        .forward(&PROMPT[..7], &mut kv, Logits::All)
+    let mut kv = SequenceKv::new(lm.model.as_ref(), PROMPT.len());
+    let first = kv
+        .forward(lm.model.as_ref(), &PROMPT[..7], Logits::All)
         .unwrap();
-    let second = lm
-        .model
-        .forward(&PROMPT[7..], &mut kv, Logits::All)
+    let second = kv
+        .forward(lm.model.as_ref(), &PROMPT[7..], Logits::All)
         .unwrap();
     let chunked: Vec<f32> = first.into_iter().chain(second).collect();
     assert!(max_abs_diff(&chunked, &batch) < 1e-4);
@@ -153,8 +153,9 @@ fn neox_rope_on_permuted_weights_equals_interleaved_rope() {
     let neox = models::llama::Llama::load(neox_config, &weights, &opts).unwrap();
 
     let run = |m: &dyn Model| {
-        let mut kv: KvStore = m.new_kv_store(PROMPT.len());
-        m.forward(&PROMPT, &mut kv, Logits::All).unwrap()
+        SequenceKv::new(m, PROMPT.len())
+            .forward(m, &PROMPT, Logits::All)
+            .unwrap()
     };
     let d = max_abs_diff(&run(interleaved.as_ref()), &run(&neox));
     assert!(d < 1e-4, "max |Δ| {d}");
@@ -192,15 +193,94 @@ fn stories260k_matches_transformers_at_every_position() {
 
     let vocab = lm.model.config().vocab_size;
     let batch = engine::prompt_logits(&lm, &ids).unwrap();
-    let mut kv = lm.model.new_kv_store(ids.len());
+    let mut kv = SequenceKv::new(lm.model.as_ref(), ids.len());
     for (i, &id) in ids.iter().enumerate() {
         let row = &want[i * vocab..(i + 1) * vocab];
         let d_batch = max_abs_diff(&batch[i * vocab..(i + 1) * vocab], row);
-        let step = lm.model.forward(&[id], &mut kv, Logits::Last).unwrap();
+        let step = kv.forward(lm.model.as_ref(), &[id], Logits::Last).unwrap();
         let d_step = max_abs_diff(&step, row);
         assert!(
             d_batch <= TOL && d_step <= TOL,
             "position {i}: max |Δlogit| batch {d_batch}, token by token {d_step} (tolerance {TOL})"
         );
     }
+}
+
+/// Several sequences in one forward batch, with interleaved blocks of one shared store, give
+/// each the logits it gets alone: the batch dimension never mixes sequences.
+#[test]
+fn multi_sequence_batch_equals_separate_runs() {
+    let lm = stories260k();
+    let m = lm.model.as_ref();
+    let vocab = m.config().vocab_size;
+    let a: &[u32] = &PROMPT;
+    let b: &[u32] = &[1, 385, 410, 317];
+    let alone = |ids: &[u32]| {
+        SequenceKv::new(m, ids.len())
+            .forward(m, ids, Logits::All)
+            .unwrap()
+    };
+    let (want_a, want_b) = (alone(a), alone(b));
+
+    let c = m.config();
+    let mut kv = KvStore::new(c.n_layers, c.kv_dim(), 4, 8);
+    // Blocks of the two sequences interleave in the store, out of order.
+    let (table_a, table_b) = ([5u32, 0, 7], [2u32, 6]);
+    // First step: a's first 5 tokens and all of b; second step: the rest of a, alone.
+    let out = m
+        .forward(
+            &[
+                SeqBatch {
+                    tokens: &a[..5],
+                    start: 0,
+                    block_table: &table_a,
+                    logits: Logits::All,
+                },
+                SeqBatch {
+                    tokens: b,
+                    start: 0,
+                    block_table: &table_b,
+                    logits: Logits::Last,
+                },
+            ],
+            &mut kv,
+        )
+        .unwrap();
+    assert_eq!(out.len(), 6 * vocab);
+    assert!(max_abs_diff(&out[..5 * vocab], &want_a[..5 * vocab]) < 1e-5);
+    assert!(max_abs_diff(&out[5 * vocab..], &want_b[3 * vocab..]) < 1e-5);
+    let rest = m
+        .forward(
+            &[SeqBatch {
+                tokens: &a[5..],
+                start: 5,
+                block_table: &table_a,
+                logits: Logits::All,
+            }],
+            &mut kv,
+        )
+        .unwrap();
+    assert!(max_abs_diff(&rest, &want_a[5 * vocab..]) < 1e-5);
+
+    // A table too short for the tokens, or naming a block the store lacks, is an error.
+    let short = m.forward(
+        &[SeqBatch {
+            tokens: a,
+            start: 0,
+            block_table: &[0],
+            logits: Logits::Last,
+        }],
+        &mut kv,
+    );
+    assert!(short.unwrap_err().to_string().contains("context full"));
+    let bad = m.forward(
+        &[SeqBatch {
+            tokens: b,
+            start: 0,
+            block_table: &[9],
+            logits: Logits::Last,
+        }],
+        &mut kv,
+    );
+    assert!(bad.unwrap_err().to_string().contains("block 9"));
 }

@@ -1,12 +1,15 @@
 //! The one error type of the `formats` crate: every variant says what is wrong and where
-//! (file path, metadata key, tensor name or byte offset), so a user can act on it.
+//! (file path, metadata key, tensor name or byte offset), so a user can act on it. Reading
+//! errors carry the byte offset in the input; writing errors name the key or tensor at fault.
 
 use std::fmt;
+
+use crate::gguf::GgmlType;
 
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// What went wrong while reading a model file.
+/// What went wrong while reading or writing a model file.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -54,6 +57,34 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// Writing the output failed.
+    Write {
+        /// What was being written, e.g. `header` or `data of tensor 'output.weight'`.
+        what: String,
+        /// The writer's error.
+        source: std::io::Error,
+    },
+    /// A writer was asked for something the format cannot hold or the reader would reject: a
+    /// duplicate key or tensor name, a bad shape, tensor data out of order...
+    InvalidInput {
+        /// The key or tensor at fault, e.g. `tensor 'blk.0.attn_q.weight'`.
+        what: String,
+        /// Why it cannot be written.
+        reason: String,
+    },
+    /// Tensor data whose byte length does not match its shape and type.
+    TensorSize {
+        /// The tensor's name.
+        name: String,
+        /// Its element type.
+        ggml_type: GgmlType,
+        /// Its dimensions, ggml order.
+        dims: Vec<u64>,
+        /// Bytes that `dims` of `ggml_type` take.
+        expected: u64,
+        /// Bytes given.
+        actual: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -77,6 +108,12 @@ impl fmt::Display for Error {
                 write!(f, "invalid GGUF file: {what} at byte {offset}: {reason}")
             }
             Error::Metadata { key, reason } => write!(f, "GGUF metadata key '{key}': {reason}"),
+            Error::Write { what, source } => write!(f, "cannot write GGUF {what}: {source}"),
+            Error::InvalidInput { what, reason } => write!(f, "cannot write GGUF {what}: {reason}"),
+            Error::TensorSize { name, ggml_type, dims, expected, actual } => write!(
+                f,
+                "tensor '{name}' ({ggml_type}, dims {dims:?}) takes {expected} bytes, got {actual}"
+            ),
         }
     }
 }
@@ -84,7 +121,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io { source, .. } => Some(source),
+            Error::Io { source, .. } | Error::Write { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -14,13 +14,13 @@ use std::collections::HashMap;
 use crate::{Error, Result};
 
 /// GGUF magic, the bytes `GGUF` read as a little-endian `u32`.
-const MAGIC: [u8; 4] = *b"GGUF";
+pub(crate) const MAGIC: [u8; 4] = *b"GGUF";
 /// Alignment of the data section when `general.alignment` is absent.
 pub const DEFAULT_ALIGNMENT: u64 = 32;
 /// ggml tensors have at most four dimensions.
-const MAX_DIMS: u32 = 4;
+pub(crate) const MAX_DIMS: u32 = 4;
 /// Nested metadata arrays deeper than this are rejected (guards the parser's stack).
-const MAX_ARRAY_DEPTH: usize = 16;
+pub(crate) const MAX_ARRAY_DEPTH: usize = 16;
 
 /// A ggml tensor element type, as GGUF stores it (`ggml_type` ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -325,7 +325,10 @@ impl MetadataValue {
             MetadataValue::F32(v) => format!("{v}"),
             MetadataValue::F64(v) => format!("{v}"),
             MetadataValue::Bool(v) => format!("{v}"),
-            other => other.as_integer().map(|v| v.to_string()).unwrap_or_default(),
+            other => other
+                .as_integer()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -419,7 +422,10 @@ impl GgufFile {
     pub fn get_f64(&self, key: &str) -> Result<Option<f64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v.as_float().map(Some).ok_or_else(|| wrong_type(key, "a number", v)),
+            Some(v) => v
+                .as_float()
+                .map(Some)
+                .ok_or_else(|| wrong_type(key, "a number", v)),
         }
     }
 
@@ -442,6 +448,28 @@ impl GgufFile {
     }
 }
 
+/// Bytes taken by the data of a `ggml_type` tensor with `dims` (ggml order, at least one), or
+/// why that shape is impossible: a product that overflows, or a first dimension that does not
+/// split into whole quantization blocks. The reader and the writer share this one rule.
+pub(crate) fn tensor_size_bytes(
+    ggml_type: GgmlType,
+    dims: &[u64],
+) -> std::result::Result<u64, String> {
+    let Some(n_elements) = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)) else {
+        return Err(format!("dims {dims:?} overflow"));
+    };
+    let ne0 = dims.first().copied().unwrap_or(1);
+    if ne0 % ggml_type.block_size() != 0 {
+        return Err(format!(
+            "first dimension {ne0} is not a multiple of the {ggml_type} block size {}",
+            ggml_type.block_size()
+        ));
+    }
+    (n_elements / ggml_type.block_size())
+        .checked_mul(ggml_type.block_bytes())
+        .ok_or_else(|| format!("dims {dims:?} of {ggml_type} overflow the byte size"))
+}
+
 fn wrong_type(key: &str, expected: &str, found: &MetadataValue) -> Error {
     Error::Metadata {
         key: key.to_string(),
@@ -450,19 +478,19 @@ fn wrong_type(key: &str, expected: &str, found: &MetadataValue) -> Error {
 }
 
 /// GGUF value type ids.
-const T_U8: u32 = 0;
-const T_I8: u32 = 1;
-const T_U16: u32 = 2;
-const T_I16: u32 = 3;
-const T_U32: u32 = 4;
-const T_I32: u32 = 5;
-const T_F32: u32 = 6;
-const T_BOOL: u32 = 7;
-const T_STRING: u32 = 8;
-const T_ARRAY: u32 = 9;
-const T_U64: u32 = 10;
-const T_I64: u32 = 11;
-const T_F64: u32 = 12;
+pub(crate) const T_U8: u32 = 0;
+pub(crate) const T_I8: u32 = 1;
+pub(crate) const T_U16: u32 = 2;
+pub(crate) const T_I16: u32 = 3;
+pub(crate) const T_U32: u32 = 4;
+pub(crate) const T_I32: u32 = 5;
+pub(crate) const T_F32: u32 = 6;
+pub(crate) const T_BOOL: u32 = 7;
+pub(crate) const T_STRING: u32 = 8;
+pub(crate) const T_ARRAY: u32 = 9;
+pub(crate) const T_U64: u32 = 10;
+pub(crate) const T_I64: u32 = 11;
+pub(crate) const T_F64: u32 = 12;
 
 /// Smallest encoded size of one element of a value type: used to bound counts before allocating.
 fn min_encoded_size(value_type: u32) -> u64 {
@@ -515,25 +543,35 @@ impl<'a> Parser<'a> {
     }
 
     fn invalid(&self, what: String, offset: usize, reason: String) -> Error {
-        Error::Invalid { what, offset: offset as u64, reason }
+        Error::Invalid {
+            what,
+            offset: offset as u64,
+            reason,
+        }
     }
 
     fn string(&mut self, what: &dyn Fn() -> String) -> Result<String> {
         let start = self.pos;
         let len = self.u64(&|| format!("{} (string length)", what()))?;
         let bytes = self.take(len, what)?;
-        String::from_utf8(bytes.to_vec()).map_err(|e| {
-            self.invalid(what(), start, format!("string is not valid UTF-8 ({e})"))
-        })
+        String::from_utf8(bytes.to_vec())
+            .map_err(|e| self.invalid(what(), start, format!("string is not valid UTF-8 ({e})")))
     }
 
-    /// Checks that `count` elements of at least `min_size` bytes each can fit in what remains.
-    fn check_count(&self, count: u64, min_size: u64, what: &dyn Fn() -> String) -> Result<usize> {
+    /// Checks that `count` elements of at least `min_size` bytes each can fit in what remains;
+    /// an error points at `count_offset`, where the count itself was read.
+    fn check_count(
+        &self,
+        count: u64,
+        count_offset: usize,
+        min_size: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<usize> {
         match count.checked_mul(min_size) {
             Some(bytes) if bytes <= self.remaining() => Ok(count as usize),
             _ => Err(self.invalid(
                 what(),
-                self.pos,
+                count_offset,
                 format!(
                     "count {count} cannot fit in the {} bytes that remain",
                     self.remaining()
@@ -551,16 +589,23 @@ impl<'a> Parser<'a> {
         if version != 2 && version != 3 {
             return Err(Error::UnsupportedVersion { version });
         }
+        let tensor_count_offset = self.pos;
         let tensor_count = self.u64(&|| "tensor count".into())?;
+        let kv_count_offset = self.pos;
         let kv_count = self.u64(&|| "metadata count".into())?;
 
         // Each key/value pair takes at least 8 (key length) + 4 (type) + 1 bytes.
-        let kv_count = self.check_count(kv_count, 13, &|| "metadata count".into())?;
+        let kv_count =
+            self.check_count(kv_count, kv_count_offset, 13, &|| "metadata count".into())?;
         let mut metadata = Vec::with_capacity(kv_count);
         let mut metadata_index = HashMap::with_capacity(kv_count);
+        let mut alignment_offset = 0;
         for i in 0..kv_count {
             let key_offset = self.pos;
             let key = self.string(&|| format!("metadata key #{i}"))?;
+            if key == "general.alignment" {
+                alignment_offset = self.pos;
+            }
             let value_type = self.u32(&|| format!("metadata '{key}' value type"))?;
             let value = self.value(value_type, &key, 0)?;
             if metadata_index.insert(key.clone(), metadata.len()).is_some() {
@@ -578,20 +623,23 @@ impl<'a> Parser<'a> {
             match metadata[i].1 {
                 MetadataValue::U32(a) if a != 0 && a.is_power_of_two() => alignment = a.into(),
                 ref other => {
-                    return Err(Error::Metadata {
-                        key: "general.alignment".into(),
-                        reason: format!(
+                    return Err(self.invalid(
+                        "metadata 'general.alignment'".into(),
+                        alignment_offset,
+                        format!(
                             "must be a u32 power of two, found {} {}",
                             other.type_name(),
                             other.display_short()
                         ),
-                    })
+                    ))
                 }
             }
         }
 
         // Each tensor info takes at least 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset).
-        let tensor_count = self.check_count(tensor_count, 24, &|| "tensor count".into())?;
+        let tensor_count = self.check_count(tensor_count, tensor_count_offset, 24, &|| {
+            "tensor count".into()
+        })?;
         let mut raw = Vec::with_capacity(tensor_count);
         let mut tensor_index = HashMap::with_capacity(tensor_count);
         for i in 0..tensor_count {
@@ -613,7 +661,11 @@ impl<'a> Parser<'a> {
             let type_offset = self.pos;
             let type_id = self.u32(&what)?;
             let ggml_type = GgmlType::from_id(type_id).ok_or_else(|| {
-                self.invalid(what(), type_offset, format!("unknown tensor type id {type_id}"))
+                self.invalid(
+                    what(),
+                    type_offset,
+                    format!("unknown tensor type id {type_id}"),
+                )
             })?;
             let offset = self.u64(&what)?;
             if tensor_index.insert(name.clone(), raw.len()).is_some() {
@@ -636,25 +688,8 @@ impl<'a> Parser<'a> {
         let mut tensors = Vec::with_capacity(raw.len());
         for (name, dims, ggml_type, offset, info_offset) in raw {
             let what = format!("tensor '{name}'");
-            let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
-            let Some(n_elements) = n_elements else {
-                return Err(self.invalid(what, info_offset, format!("dims {dims:?} overflow")));
-            };
-            if dims[0] % ggml_type.block_size() != 0 {
-                return Err(self.invalid(
-                    what,
-                    info_offset,
-                    format!(
-                        "first dimension {} is not a multiple of the {} block size {}",
-                        dims[0],
-                        ggml_type,
-                        ggml_type.block_size()
-                    ),
-                ));
-            }
-            let size_bytes = (n_elements / ggml_type.block_size())
-                .checked_mul(ggml_type.block_bytes())
-                .ok_or_else(|| self.invalid(what.clone(), info_offset, "size overflows".into()))?;
+            let size_bytes = tensor_size_bytes(ggml_type, &dims)
+                .map_err(|reason| self.invalid(what.clone(), info_offset, reason))?;
             if offset % alignment != 0 {
                 return Err(self.invalid(
                     what,
@@ -725,7 +760,11 @@ impl<'a> Parser<'a> {
         match self.array::<1>(what)?[0] {
             0 => Ok(false),
             1 => Ok(true),
-            b => Err(self.invalid(what(), offset, format!("bool byte must be 0 or 1, found {b}"))),
+            b => Err(self.invalid(
+                what(),
+                offset,
+                format!("bool byte must be 0 or 1, found {b}"),
+            )),
         }
     }
 
@@ -747,8 +786,9 @@ impl<'a> Parser<'a> {
                 format!("unknown array element type id {elem_type}"),
             ));
         }
+        let count_offset = self.pos;
         let count = self.u64(&what)?;
-        let n = self.check_count(count, min_encoded_size(elem_type), &what)?;
+        let n = self.check_count(count, count_offset, min_encoded_size(elem_type), &what)?;
         macro_rules! fixed {
             ($variant:ident, $ty:ty) => {{
                 let raw = self.take((n * std::mem::size_of::<$ty>()) as u64, &what)?;

@@ -1,12 +1,15 @@
 //! `formats` turns model-file bytes into descriptions: metadata, tensor names, types, shapes and
-//! byte ranges. It does no math and never copies tensor data; parsers never panic on malformed
-//! input and never allocate by a count they have not checked against the bytes that remain.
+//! byte ranges, and writes GGUF files back. It does no math and never copies tensor data; parsers
+//! never panic on malformed input and never allocate by a count they have not checked against
+//! the bytes that remain.
 #![warn(missing_docs)]
 
 mod error;
 pub mod gguf;
+pub mod gguf_write;
 mod model_bytes;
 
 pub use error::{Error, Result};
-pub use gguf::{GgmlType, GgufFile, MetadataValue, TensorInfo};
+pub use gguf::{GgmlType, GgufFile, MetadataArray, MetadataValue, TensorInfo};
+pub use gguf_write::{GgufWriter, TensorDataWriter};
 pub use model_bytes::ModelBytes;

@@ -15,7 +15,10 @@ pub struct ModelBytes {
 enum Storage {
     Mapped(memmap2::Mmap),
     /// `Vec<Align64>` keeps the start 64-byte aligned; `len` is the byte length in use.
-    Owned { blocks: Vec<Align64>, len: usize },
+    Owned {
+        blocks: Vec<Align64>,
+        len: usize,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -25,7 +28,10 @@ struct Align64([u8; 64]);
 impl ModelBytes {
     /// Maps the file at `path` read-only.
     pub fn open(path: &Path) -> Result<Self> {
-        let io_err = |source| Error::Io { path: path.display().to_string(), source };
+        let io_err = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = File::open(path).map_err(io_err)?;
         let meta = file.metadata().map_err(io_err)?;
         if meta.is_dir() {
@@ -42,7 +48,9 @@ impl ModelBytes {
         // or rewriting the file while it is mapped is outside what we can guard against; every
         // model loader (llama.cpp, candle, safetensors) accepts the same contract.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-        Ok(Self { storage: Storage::Mapped(map) })
+        Ok(Self {
+            storage: Storage::Mapped(map),
+        })
     }
 
     /// Copies `bytes` into an owned, 64-byte-aligned buffer.
@@ -51,7 +59,12 @@ impl ModelBytes {
         for (block, chunk) in blocks.iter_mut().zip(bytes.chunks(64)) {
             block.0[..chunk.len()].copy_from_slice(chunk);
         }
-        Self { storage: Storage::Owned { blocks, len: bytes.len() } }
+        Self {
+            storage: Storage::Owned {
+                blocks,
+                len: bytes.len(),
+            },
+        }
     }
 
     /// The whole file.

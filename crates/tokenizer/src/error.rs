@@ -1,6 +1,7 @@
-//! The one error type of the `tokenizer` crate. Every variant names the GGUF key that is missing
-//! or wrong, so a user can tell which part of the model file to fix. Errors happen only while a
-//! vocabulary is loaded; encoding and decoding a loaded vocabulary cannot fail.
+//! The one error type of the `tokenizer` crate. Every variant names the GGUF key, the file and
+//! field, or the line that is missing or wrong, so a user can tell which part of the model files
+//! to fix. Errors happen only while a vocabulary or chat template is loaded, or while a template
+//! renders; encoding and decoding a loaded vocabulary cannot fail.
 
 use std::fmt;
 
@@ -39,6 +40,29 @@ pub enum Error {
     },
     /// The GGUF reader rejected a metadata value (for example a key holding the wrong type).
     Gguf(formats::Error),
+    /// A Hugging Face or tiktoken companion file (`tokenizer.json`, `tokenizer_config.json`,
+    /// `tokenizer-info.json`) is not valid JSON or lacks a field, or a field has a wrong value.
+    File {
+        /// The file, e.g. `tokenizer.json`.
+        file: String,
+        /// The field when one is to blame, e.g. `bos_token`; empty for the whole file.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A line of a tiktoken `tokenizer.model` file is not `base64-token rank`.
+    Tiktoken {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A chat template does not compile or failed while rendering (for example through the
+    /// template's own `raise_exception`).
+    ChatTemplate {
+        /// minijinja's message, with the template line where it knows it.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -58,19 +82,27 @@ impl fmt::Display for Error {
                 "GGUF vocabulary: metadata key '{key}' = {id} is not a token id \
                  (the vocabulary has {n_tokens} tokens; use -1 or 4294967295 for none)"
             ),
-            Error::UnsupportedModel { model } => match model.as_str() {
-                "gpt2" => write!(
-                    f,
-                    "tokenizer.ggml.model = 'gpt2': gpt2 BPE vocabularies are not supported yet \
-                     (supported: 'llama' SentencePiece)"
-                ),
-                other => write!(
-                    f,
-                    "tokenizer.ggml.model = '{other}': this tokenizer model is not supported \
-                     (supported: 'llama' SentencePiece)"
-                ),
-            },
+            Error::UnsupportedModel { model } => write!(
+                f,
+                "tokenizer.ggml.model = '{model}': this tokenizer model is not supported \
+                 (supported: 'llama' SentencePiece, 'gpt2' byte-level BPE)"
+            ),
             Error::Gguf(e) => write!(f, "GGUF vocabulary: {e}"),
+            Error::File {
+                file,
+                field,
+                reason,
+            } => {
+                if field.is_empty() {
+                    write!(f, "{file}: {reason}")
+                } else {
+                    write!(f, "{file}: field '{field}' {reason}")
+                }
+            }
+            Error::Tiktoken { line, reason } => {
+                write!(f, "tiktoken tokenizer.model, line {line}: {reason}")
+            }
+            Error::ChatTemplate { reason } => write!(f, "chat template: {reason}"),
         }
     }
 }

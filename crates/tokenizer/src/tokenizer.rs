@@ -1,35 +1,48 @@
-//! `Tokenizer`: text → token ids and back for a GGUF `llama` (SentencePiece) vocabulary, with
-//! llama.cpp's semantics (`llama_vocab::impl::tokenize`, `token_to_piece` and `detokenize` in
-//! `src/llama-vocab.cpp`), so ids match llama.cpp's for the same model file.
+//! `Tokenizer`: text → token ids and back, with llama.cpp's semantics (`llama_vocab::impl::
+//! tokenize`, `token_to_piece` and `detokenize` in `src/llama-vocab.cpp`), so ids match
+//! llama.cpp's for the same model file.
+//!
+//! One type, two engines behind it: llama.cpp's SentencePiece merge-by-score (`spm.rs`) for GGUF
+//! `llama` vocabularies, and a Hugging Face `tokenizers::Tokenizer` for everything else (GGUF
+//! `gpt2` byte-level BPE, `tokenizer.json`, tiktoken files). Special-token splitting, BOS/EOS,
+//! pieces and decoding are done here for both, from the one [`Vocab`] table.
 
 use std::fmt;
 
-use formats::GgufFile;
-
+use crate::bpe::ByteMap;
 use crate::special_tokens::{partition, Fragment};
+use crate::spm;
 use crate::vocab::{TokenType, Vocab};
-use crate::{spm, Result};
 
 /// SentencePiece's stand-in for a space, U+2581 LOWER ONE EIGHTH BLOCK.
-const SPACE_SYMBOL: &str = "\u{2581}";
+pub(crate) const SPACE_SYMBOL: &str = "\u{2581}";
 
 /// A loaded vocabulary that encodes and decodes. Pure and deterministic; cheap to share.
+///
+/// Built by [`from_gguf`](Self::from_gguf), [`from_hf_files`](Self::from_hf_files) or
+/// [`from_tiktoken`](Self::from_tiktoken).
 #[derive(Clone)]
 pub struct Tokenizer {
-    vocab: Vocab,
+    pub(crate) vocab: Vocab,
+    pub(crate) engine: Engine,
+    pub(crate) chat_template: Option<String>,
+}
+
+/// What turns a piece of plain text into ids.
+#[derive(Clone)]
+pub(crate) enum Engine {
+    /// llama.cpp's SentencePiece algorithm over the vocabulary's scores.
+    Spm,
+    /// A Hugging Face tokenizer (its added tokens are never split out by it: `Tokenizer` does
+    /// that). `byte_level` is set for GPT-2-style vocabularies, whose token texts spell bytes;
+    /// otherwise texts use `▁` for a space and `<0xNN>` for byte fallback.
+    Hf {
+        tokenizer: Box<tokenizers::Tokenizer>,
+        byte_level: bool,
+    },
 }
 
 impl Tokenizer {
-    /// Builds the tokenizer from a GGUF file's `tokenizer.ggml.*` metadata.
-    ///
-    /// Only `tokenizer.ggml.model = "llama"` (SentencePiece, as in Llama 1/2, Mistral, Phi-3) is
-    /// supported; other models give [`Error::UnsupportedModel`](crate::Error::UnsupportedModel).
-    pub fn from_gguf(gguf: &GgufFile) -> Result<Tokenizer> {
-        Ok(Tokenizer {
-            vocab: Vocab::from_gguf(gguf)?,
-        })
-    }
-
     /// Token ids of `text`.
     ///
     /// `add_special` puts BOS first when the vocabulary's `add_bos` is set and EOS last when its
@@ -47,13 +60,25 @@ impl Tokenizer {
         for fragment in partition(vocab, text, parse_special) {
             match fragment {
                 Fragment::Text(raw) => {
-                    let prefix = if vocab.add_space_prefix && is_prev_special {
-                        " "
-                    } else {
-                        ""
-                    };
-                    let escaped = format!("{prefix}{raw}").replace(' ', SPACE_SYMBOL);
-                    spm::tokenize(vocab, &escaped, &mut output);
+                    match &self.engine {
+                        Engine::Spm => {
+                            let prefix = if vocab.add_space_prefix && is_prev_special {
+                                " "
+                            } else {
+                                ""
+                            };
+                            let escaped = format!("{prefix}{raw}").replace(' ', SPACE_SYMBOL);
+                            spm::tokenize(vocab, &escaped, &mut output);
+                        }
+                        Engine::Hf { tokenizer, .. } => {
+                            // Byte-level BPE covers every byte and SentencePiece-style models
+                            // fall back to bytes or <unk>; an error would need a broken model,
+                            // and then the fragment gives no ids.
+                            if let Ok(encoding) = tokenizer.encode_fast(raw, false) {
+                                output.extend_from_slice(encoding.get_ids());
+                            }
+                        }
+                    }
                     is_prev_special = false;
                 }
                 Fragment::Token(id) => {
@@ -80,7 +105,12 @@ impl Tokenizer {
             return Vec::new();
         };
         match token.ty {
-            TokenType::Normal => token.text.replace(SPACE_SYMBOL, " ").into_bytes(),
+            TokenType::Normal => match &self.engine {
+                Engine::Hf {
+                    byte_level: true, ..
+                } => ByteMap::gpt2().decode(&token.text),
+                _ => token.text.replace(SPACE_SYMBOL, " ").into_bytes(),
+            },
             TokenType::Byte => match parse_byte_token(&token.text) {
                 Some(byte) => vec![byte],
                 // A byte-typed token not spelled `<0xNN>`: only a broken file has one.
@@ -163,7 +193,9 @@ impl Tokenizer {
         self.vocab.end_of_generation.binary_search(&id).is_ok()
     }
 
-    /// The raw vocabulary text of `id` (with `▁` for spaces), if `id` is in range.
+    /// The raw vocabulary text of `id` as the model stores it (with `▁` for spaces in
+    /// SentencePiece vocabularies, GPT-2's byte characters such as `Ġ` in byte-level ones), if
+    /// `id` is in range.
     pub fn token_text(&self, id: u32) -> Option<&str> {
         self.vocab.token(id).map(|t| t.text.as_str())
     }
@@ -173,9 +205,41 @@ impl Tokenizer {
         self.vocab.token(id).map(|t| t.ty)
     }
 
-    /// The GGUF `tokenizer.ggml.model` this tokenizer implements: `"llama"`.
+    /// The GGUF `tokenizer.ggml.model` this tokenizer corresponds to: `"llama"` for
+    /// SentencePiece-style vocabularies, `"gpt2"` for byte-level BPE.
     pub fn model_name(&self) -> &str {
-        "llama"
+        match &self.engine {
+            Engine::Hf {
+                byte_level: true, ..
+            } => "gpt2",
+            _ => "llama",
+        }
+    }
+
+    /// The chat template that came with the model (GGUF `tokenizer.chat_template`, or
+    /// `chat_template` in `tokenizer_config.json`), if any. See [`ChatTemplate`](crate::ChatTemplate).
+    pub fn chat_template(&self) -> Option<&str> {
+        self.chat_template.as_deref()
+    }
+
+    /// Adds ids that end generation, for example a `generation_config.json` `eos_token_id` list.
+    /// Ids outside the vocabulary are ignored.
+    pub fn add_end_of_generation(&mut self, ids: &[u32]) {
+        let n = self.vocab.tokens.len();
+        let list = &mut self.vocab.end_of_generation;
+        list.extend(ids.iter().copied().filter(|&id| (id as usize) < n));
+        list.sort_unstable();
+        list.dedup();
+    }
+
+    /// Every id that ends generation, ascending.
+    pub fn end_of_generation_ids(&self) -> &[u32] {
+        &self.vocab.end_of_generation
+    }
+
+    /// The id of the token whose vocabulary text is exactly `text`, if there is one.
+    pub fn token_id(&self, text: &str) -> Option<u32> {
+        self.vocab.text_to_id.get(text).copied()
     }
 
     /// One line describing the vocabulary, for logs and `inspect`.

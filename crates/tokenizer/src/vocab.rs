@@ -3,7 +3,7 @@
 //! (text → id, byte → byte-fallback token, the special tokens ordered for splitting).
 //!
 //! Loading mirrors llama.cpp's `llama_vocab::impl::load` (`src/llama-vocab.cpp`) for
-//! `tokenizer.ggml.model = "llama"`, with stricter checks: where llama.cpp reads past the end of a
+//! `tokenizer.ggml.model = "llama"` and `"gpt2"`, with stricter checks: where llama.cpp reads past the end of a
 //! short `scores` array or silently keeps a default for an out-of-range special id, this module
 //! returns an error naming the key.
 
@@ -31,8 +31,13 @@ const KEY_ADD_SPACE_PREFIX: &str = "tokenizer.ggml.add_space_prefix";
 /// Token texts that end generation whatever the metadata says. llama.cpp finds these by text
 /// (its EOT, EOM and end-of-generation lists; see llama.cpp issue #9606) and forces their type to
 /// control, because converters often forget to record them. Phi-3's `<|end|>` is one.
-const END_OF_GENERATION_TEXTS: [&str; 8] = [
+/// Meta's Llama 3 and Llama 4 turn and text ends are listed too, so that a checkpoint whose
+/// metadata names only one of them still stops at the others.
+const END_OF_GENERATION_TEXTS: [&str; 11] = [
     "<|eot_id|>",
+    "<|eot|>",
+    "<|eom|>",
+    "<|end_of_text|>",
     "<|im_end|>",
     "<|end|>",
     "<end_of_turn>",
@@ -85,7 +90,9 @@ pub(crate) struct TokenData {
     pub(crate) ty: TokenType,
 }
 
-/// A loaded `llama` (SentencePiece) vocabulary with its lookup tables.
+/// A loaded vocabulary with its lookup tables: token texts as the model stores them (`▁` for a
+/// space in SentencePiece vocabularies, GPT-2's byte-to-character mapping in byte-level BPE
+/// ones), types, special ids and flags.
 #[derive(Clone)]
 pub(crate) struct Vocab {
     pub(crate) tokens: Vec<TokenData>,
@@ -109,22 +116,47 @@ pub(crate) struct Vocab {
     pub(crate) special_tokens: Vec<u32>,
 }
 
+/// Which GGUF `tokenizer.ggml.model` a vocabulary was read for; it sets llama.cpp's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GgufModel {
+    /// `llama`: SentencePiece merges by score.
+    Llama,
+    /// `gpt2`: byte-level BPE with `tokenizer.ggml.merges`.
+    Gpt2,
+}
+
+/// Special-token ids and flags of a vocabulary, before the lookup tables are built.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Specials {
+    pub(crate) bos: Option<u32>,
+    pub(crate) eos: Option<u32>,
+    pub(crate) unk: Option<u32>,
+    pub(crate) pad: Option<u32>,
+    /// Further ids that end generation (GGUF eot/eom ids, a generation config's eos list).
+    pub(crate) extra_end_of_generation: Vec<u32>,
+    pub(crate) add_bos: bool,
+    pub(crate) add_eos: bool,
+    pub(crate) add_space_prefix: bool,
+}
+
 impl Vocab {
+    /// Reads the `tokenizer.ggml.model` key: `llama` or `gpt2`.
+    pub(crate) fn gguf_model(gguf: &GgufFile) -> Result<GgufModel> {
+        match gguf.get_str(KEY_MODEL)? {
+            None => Err(Error::MissingKey {
+                key: KEY_MODEL.into(),
+            }),
+            Some("llama") => Ok(GgufModel::Llama),
+            Some("gpt2") => Ok(GgufModel::Gpt2),
+            Some(other) => Err(Error::UnsupportedModel {
+                model: other.into(),
+            }),
+        }
+    }
+
     /// Reads and checks the vocabulary in `gguf`'s metadata.
     pub(crate) fn from_gguf(gguf: &GgufFile) -> Result<Vocab> {
-        match gguf.get_str(KEY_MODEL)? {
-            None => {
-                return Err(Error::MissingKey {
-                    key: KEY_MODEL.into(),
-                })
-            }
-            Some("llama") => {}
-            Some(other) => {
-                return Err(Error::UnsupportedModel {
-                    model: other.into(),
-                })
-            }
-        }
+        let model = Vocab::gguf_model(gguf)?;
 
         let texts = match gguf.get_array(KEY_TOKENS)? {
             None => {
@@ -189,37 +221,61 @@ impl Vocab {
             }
         };
 
-        let mut tokens = Vec::with_capacity(n_tokens);
-        let mut text_to_id = HashMap::with_capacity(n_tokens);
-        for (i, text) in texts.iter().enumerate() {
-            // llama.cpp renames empty tokens; an empty special token would also match everywhere.
-            let text = if text.is_empty() {
-                format!("[EMPTY_{i}]")
-            } else {
-                text.clone()
-            };
-            // -0.0 becomes 0.0 so that the merge queue's total order ties them as C++ `==` does.
-            let score = scores.map_or(0.0, |s| s[i]);
-            let score = if score == 0.0 { 0.0 } else { score };
-            let ty = types
-                .as_ref()
-                .map_or(TokenType::Normal, |t| TokenType::from_gguf(t[i]));
-            text_to_id.insert(text.clone(), i as u32);
-            tokens.push(TokenData { text, score, ty });
-        }
+        let tokens = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                // -0.0 becomes 0.0 so that the merge queue's total order ties them as C++ `==`
+                // does.
+                let score = scores.map_or(0.0, |s| s[i]);
+                let score = if score == 0.0 { 0.0 } else { score };
+                let ty = types
+                    .as_ref()
+                    .map_or(TokenType::Normal, |t| TokenType::from_gguf(t[i]));
+                TokenData {
+                    text: text.clone(),
+                    score,
+                    ty,
+                }
+            })
+            .collect();
 
-        // Defaults are llama.cpp's for SentencePiece vocabularies.
-        let bos = read_id(gguf, KEY_BOS, n_tokens, Some(1))?;
-        let eos = read_id(gguf, KEY_EOS, n_tokens, Some(2))?;
-        let unk = read_id(gguf, KEY_UNK, n_tokens, Some(0))?;
-        let pad = read_id(gguf, KEY_PAD, n_tokens, None)?;
+        // Defaults are llama.cpp's: SentencePiece vocabularies have <unk> <s> </s> at 0 1 2 and
+        // add BOS; BPE vocabularies name their special tokens explicitly.
+        let spm = model == GgufModel::Llama;
         let eot = read_id(gguf, KEY_EOT, n_tokens, None)?;
         let eom = read_id(gguf, KEY_EOM, n_tokens, None)?;
-        let add_bos = gguf.get_bool(KEY_ADD_BOS)?.unwrap_or(true);
-        let add_eos = gguf.get_bool(KEY_ADD_EOS)?.unwrap_or(false);
-        let add_space_prefix = gguf.get_bool(KEY_ADD_SPACE_PREFIX)?.unwrap_or(true);
+        let specials = Specials {
+            bos: read_id(gguf, KEY_BOS, n_tokens, spm.then_some(1))?,
+            eos: read_id(gguf, KEY_EOS, n_tokens, spm.then_some(2))?,
+            unk: read_id(gguf, KEY_UNK, n_tokens, spm.then_some(0))?,
+            pad: read_id(gguf, KEY_PAD, n_tokens, None)?,
+            extra_end_of_generation: [eot, eom].into_iter().flatten().collect(),
+            add_bos: gguf.get_bool(KEY_ADD_BOS)?.unwrap_or(spm),
+            add_eos: gguf.get_bool(KEY_ADD_EOS)?.unwrap_or(false),
+            add_space_prefix: gguf.get_bool(KEY_ADD_SPACE_PREFIX)?.unwrap_or(spm),
+        };
+        Ok(Vocab::new(tokens, specials))
+    }
 
-        let mut end_of_generation: Vec<u32> = [eos, eot, eom].into_iter().flatten().collect();
+    /// Builds the lookup tables over `tokens`. Special ids must be in range (callers check).
+    pub(crate) fn new(mut tokens: Vec<TokenData>, specials: Specials) -> Vocab {
+        let n_tokens = tokens.len();
+        let mut text_to_id = HashMap::with_capacity(n_tokens);
+        for (i, token) in tokens.iter_mut().enumerate() {
+            // llama.cpp renames empty tokens; an empty special token would also match everywhere.
+            if token.text.is_empty() {
+                token.text = format!("[EMPTY_{i}]");
+            }
+            text_to_id.insert(token.text.clone(), i as u32);
+        }
+
+        let mut end_of_generation: Vec<u32> = [specials.eos]
+            .into_iter()
+            .flatten()
+            .chain(specials.extra_end_of_generation.iter().copied())
+            .filter(|&id| (id as usize) < n_tokens)
+            .collect();
         for text in END_OF_GENERATION_TEXTS {
             if let Some(&id) = text_to_id.get(text) {
                 end_of_generation.push(id);
@@ -244,20 +300,20 @@ impl Vocab {
             .collect();
         special_tokens.sort_by_key(|&id| Reverse(tokens[id as usize].text.len()));
 
-        Ok(Vocab {
+        Vocab {
             tokens,
             text_to_id,
             byte_to_id,
-            bos,
-            eos,
-            unk,
-            pad,
-            add_bos,
-            add_eos,
-            add_space_prefix,
+            bos: specials.bos,
+            eos: specials.eos,
+            unk: specials.unk,
+            pad: specials.pad,
+            add_bos: specials.add_bos,
+            add_eos: specials.add_eos,
+            add_space_prefix: specials.add_space_prefix,
             end_of_generation,
             special_tokens,
-        })
+        }
     }
 
     /// The entry for `id`, if it is in range.

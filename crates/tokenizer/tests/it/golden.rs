@@ -1,17 +1,20 @@
-//! llama.cpp's `test-tokenizer-0` vectors: every `.inp` string must encode (no BOS, special
-//! tokens not parsed) to exactly the ids on the matching `.out` line.
+//! llama.cpp's `test-tokenizer-0` vectors and Meta's Llama 3/4 vectors (same file format):
+//! every `.inp` string must encode (no BOS, special tokens not parsed) to exactly the ids on the
+//! matching `.out` line. SentencePiece (`llama`) and byte-level BPE (`gpt2`) vocabularies, from
+//! GGUF files and from tiktoken `tokenizer.model` files.
 
 use std::path::Path;
 use std::time::Instant;
 
-use crate::{load, FIXTURES, SHARED_LLAMA_CPP};
+use tokenizer::Tokenizer;
 
-/// Encodes every string of `inp` with the vocabulary in `vocab_gguf` and compares with `out`.
-/// Returns the number of cases; panics with the pass count and the first differences.
-fn check(vocab_gguf: &Path, inp: &Path, out: &Path) -> usize {
-    let started = Instant::now();
-    let tokenizer = load(vocab_gguf);
-    let load_time = started.elapsed();
+use crate::{load, FIXTURES, SHARED, SHARED_LLAMA_CPP};
+
+/// Encodes every string of `inp` with `tokenizer` (no BOS, special tokens not parsed) and
+/// compares with `out`. Returns the number of cases; panics with the pass count and the first
+/// differences. Also checks that each case decodes back to its text (byte-level BPE and
+/// SentencePiece with byte fallback both round-trip exactly).
+fn check(tokenizer: &Tokenizer, label: &str, inp: &Path, out: &Path) -> usize {
     let inp = std::fs::read_to_string(inp).expect("read .inp");
     let out = std::fs::read_to_string(out).expect("read .out");
 
@@ -31,8 +34,7 @@ fn check(vocab_gguf: &Path, inp: &Path, out: &Path) -> usize {
     assert_eq!(
         cases.len(),
         expected.len(),
-        "{}: .inp and .out disagree on the case count",
-        vocab_gguf.display()
+        "{label}: .inp and .out disagree on the case count"
     );
 
     let mut diffs = Vec::new();
@@ -40,18 +42,18 @@ fn check(vocab_gguf: &Path, inp: &Path, out: &Path) -> usize {
         let got = tokenizer.encode(text, false, false);
         if &got != want {
             diffs.push(format!("  {text:?}\n    want {want:?}\n    got  {got:?}"));
+        } else if tokenizer.model_name() == "gpt2" && tokenizer.decode(&got, true) != *text {
+            diffs.push(format!(
+                "  {text:?} does not decode back: {:?}",
+                tokenizer.decode(&got, true)
+            ));
         }
     }
     let passed = cases.len() - diffs.len();
-    println!(
-        "{}: {passed}/{} passed (vocabulary loaded in {load_time:?})",
-        vocab_gguf.display(),
-        cases.len()
-    );
+    println!("{label}: {passed}/{} passed", cases.len());
     assert!(
         diffs.is_empty(),
-        "{}: {passed}/{} passed; first differences:\n{}",
-        vocab_gguf.display(),
+        "{label}: {passed}/{} passed; first differences:\n{}",
         cases.len(),
         diffs.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
     );
@@ -65,9 +67,25 @@ fn check_vocab(dir: &str, name: &str) -> Option<usize> {
         println!("skipped: {} not found", gguf.display());
         return None;
     }
+    let started = Instant::now();
+    let tokenizer = load(&gguf);
+    println!("{name}: loaded in {:?}", started.elapsed());
     let inp = Path::new(dir).join(format!("{name}.gguf.inp"));
     let out = Path::new(dir).join(format!("{name}.gguf.out"));
-    Some(check(&gguf, &inp, &out))
+    Some(check(&tokenizer, &gguf.display().to_string(), &inp, &out))
+}
+
+/// `check` with Meta's tiktoken tokenizer in `shared/models/<model_dir>` on
+/// `shared/tokenizer-tests/meta-llama/<vectors>.{inp,out}`, or "skipped" when absent.
+fn check_meta(model_dir: &str, vectors: &str) -> Option<usize> {
+    let tokenizer = crate::meta_tokenizer(model_dir)?;
+    let dir = Path::new(SHARED).join("tokenizer-tests/meta-llama");
+    Some(check(
+        &tokenizer,
+        &format!("meta-llama/{vectors} with {model_dir}"),
+        &dir.join(format!("{vectors}.inp")),
+        &dir.join(format!("{vectors}.out")),
+    ))
 }
 
 #[test]
@@ -79,6 +97,72 @@ fn llama_spm_matches_llama_cpp() {
 #[test]
 fn phi_3_matches_llama_cpp() {
     check_vocab(SHARED_LLAMA_CPP, "ggml-vocab-phi-3");
+}
+
+/// The byte-level BPE vocabularies of llama.cpp's older vector set whose `.gguf` is there.
+/// `gpt-neox` has a vocabulary but no vectors; `bert-bge` is WordPiece and `baichuan` has no
+/// vectors (both are reported as skipped).
+#[test]
+fn bpe_vocabularies_match_llama_cpp() {
+    let mut total = 0;
+    for name in [
+        "gpt-2",
+        "deepseek-coder",
+        "deepseek-llm",
+        "falcon",
+        "mpt",
+        "starcoder",
+        "refact",
+    ] {
+        total += check_vocab(SHARED_LLAMA_CPP, &format!("ggml-vocab-{name}")).unwrap_or(0);
+    }
+    println!("llama.cpp BPE vectors: {total} cases passed");
+    println!("skipped: ggml-vocab-gpt-neox.gguf has no .inp/.out vectors");
+    println!("skipped: ggml-vocab-bert-bge.gguf is a WordPiece (bert) vocabulary, not BPE");
+    println!("skipped: ggml-vocab-baichuan.gguf has no .inp/.out vectors");
+}
+
+/// Llama 3 (`llama-bpe`) and Qwen2 from llama.cpp commit 0c1e570.
+#[test]
+fn llama_bpe_and_qwen2_match_llama_cpp() {
+    let dir = format!("{SHARED}/tokenizer-tests/llama.cpp-0c1e570");
+    for name in ["ggml-vocab-llama-bpe", "ggml-vocab-qwen2"] {
+        if let Some(n) = check_vocab(&dir, name) {
+            assert_eq!(n, 46);
+        }
+    }
+}
+
+#[test]
+fn meta_llama3_tiktoken_matches_meta() {
+    let Some(tokenizer) = crate::meta_tokenizer("meta-llama3-tokenizer") else {
+        return;
+    };
+    let dir = Path::new(SHARED).join("tokenizer-tests/meta-llama");
+    let n = check(
+        &tokenizer,
+        "meta-llama/llama3 with meta-llama3-tokenizer",
+        &dir.join("llama3.inp"),
+        &dir.join("llama3.out"),
+    );
+    assert_eq!(n, 46);
+    // The same ids as llama.cpp's Llama 3 GGUF vectors.
+    let dir = format!("{SHARED}/tokenizer-tests/llama.cpp");
+    {
+        check(
+            &tokenizer,
+            "llama.cpp/ggml-vocab-llama-bpe with meta-llama3-tokenizer",
+            Path::new(&format!("{dir}/ggml-vocab-llama-bpe.gguf.inp")),
+            Path::new(&format!("{dir}/ggml-vocab-llama-bpe.gguf.out")),
+        );
+    }
+}
+
+#[test]
+fn meta_llama4_tiktoken_matches_meta() {
+    if let Some(n) = check_meta("meta-llama4-tokenizer", "llama4") {
+        assert_eq!(n, 46);
+    }
 }
 
 #[test]

@@ -21,6 +21,27 @@ const SHARED_LLAMA_CPP: &str = concat!(
     "/../../../shared/tokenizer-tests/llama.cpp"
 );
 
+/// The shared data folder outside the repository (models, vectors).
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+/// Meta's tiktoken tokenizer in `shared/models/<dir>` (`tokenizer.model` +
+/// `tokenizer-info.json`), or `None` with a "skipped" line when it is absent.
+fn meta_tokenizer(dir: &str) -> Option<Tokenizer> {
+    let dir = Path::new(SHARED).join("models").join(dir);
+    let model = dir.join("tokenizer.model");
+    if !model.exists() {
+        println!("skipped: {} not found", model.display());
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let info = std::fs::read(dir.join("tokenizer-info.json")).expect("read tokenizer-info.json");
+    let info = tokenizer::TiktokenInfo::from_json(&info).expect("tokenizer-info.json parses");
+    let model = std::fs::read(&model).expect("read tokenizer.model");
+    let tokenizer = Tokenizer::from_tiktoken(&model, &info).expect("tiktoken model loads");
+    println!("{}: loaded in {:?}", dir.display(), started.elapsed());
+    Some(tokenizer)
+}
+
 /// Loads the tokenizer of the GGUF file at `path`.
 fn load(path: &Path) -> Tokenizer {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));

@@ -37,9 +37,9 @@ fn missing_model_or_tokens() {
 
 #[test]
 fn unsupported_models_are_named() {
-    let err = load_err(TinyGguf::new().string("tokenizer.ggml.model", "gpt2"));
-    assert!(matches!(err, Error::UnsupportedModel { ref model } if model == "gpt2"));
-    assert_mentions(&err, &["gpt2 BPE vocabularies are not supported yet"]);
+    let err = load_err(TinyGguf::new().string("tokenizer.ggml.model", "bert"));
+    assert!(matches!(err, Error::UnsupportedModel { ref model } if model == "bert"));
+    assert_mentions(&err, &["'bert'", "'gpt2' byte-level BPE"]);
     assert_mentions(
         &load_err(TinyGguf::new().string("tokenizer.ggml.model", "t5")),
         &["'t5'"],

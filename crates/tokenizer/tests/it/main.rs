@@ -1,7 +1,10 @@
 //! Integration tests of the `tokenizer` crate: llama.cpp's conformance vectors, round trips,
 //! special-token parsing, streaming detokenization, and load errors on hand-written GGUF files.
 
+mod byte_level;
+mod chat_templates;
 mod golden;
+mod hf_files;
 mod parse_special;
 mod round_trip;
 mod stream_decode;

@@ -1,0 +1,131 @@
+//! Chat templates: every template in `fixtures/chat-templates/` rendered on the conversations
+//! of `expected.json` must equal, byte for byte, what transformers' `apply_chat_template`
+//! rendered (`scripts/reference/chat_templates.py`); a conversation the template refuses must be
+//! refused here too (except for Python's "None is not iterable", see `check`). The built-in Llama 4 and plain templates are checked against literals.
+
+use std::path::Path;
+
+use serde_json::Value;
+use tokenizer::{builtin_llama4_template, builtin_plain_template, ChatMessage, ChatTemplate};
+
+use crate::FIXTURES;
+
+/// Renders one expected case; returns a description of the difference, if any.
+fn check(template: &ChatTemplate, label: &str, case: &Value) -> Option<String> {
+    let messages: Vec<ChatMessage> = case["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            ChatMessage::new(
+                m["role"].as_str().expect("role"),
+                m["content"].as_str().expect("content"),
+            )
+        })
+        .collect();
+    let add_generation_prompt = case["add_generation_prompt"].as_bool().expect("flag");
+    let got = template.render(&messages, add_generation_prompt);
+    // Where Python refused only because `tools` is none (minijinja iterates none as empty), the
+    // generator recorded the output for an empty tool list.
+    let want = case
+        .get("output")
+        .or_else(|| case.get("output_empty_tools"))
+        .and_then(Value::as_str);
+    match (want, got) {
+        (Some(want), Ok(got)) if got == want => None,
+        (Some(want), Ok(got)) => Some(format!("{label}:\n  want {want:?}\n  got  {got:?}")),
+        (Some(_), Err(e)) => Some(format!("{label}: failed: {e}")),
+        (None, Ok(got)) => Some(format!(
+            "{label}: transformers refused ({}), we rendered {got:?}",
+            case["error"]
+        )),
+        (None, Err(_)) => None,
+    }
+}
+
+#[test]
+fn templates_render_like_transformers() {
+    let dir = Path::new(FIXTURES).join("chat-templates");
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("expected.json")).expect("read expected.json"),
+    )
+    .expect("expected.json parses");
+    let (mut total, mut diffs) = (0, Vec::new());
+    for entry in expected["templates"].as_array().expect("templates") {
+        let file = entry["file"].as_str().expect("file");
+        let source = std::fs::read_to_string(dir.join(file)).expect("read template");
+        let template = ChatTemplate::with_date(
+            &source,
+            entry["bos_token"].as_str().expect("bos"),
+            entry["eos_token"].as_str().expect("eos"),
+            Some((2024, 7, 26)),
+        )
+        .unwrap_or_else(|e| panic!("{file} compiles: {e}"));
+        for case in entry["cases"].as_array().expect("cases") {
+            total += 1;
+            let label = format!("{file} / {}", case["name"].as_str().unwrap_or("?"));
+            diffs.extend(check(&template, &label, case));
+        }
+    }
+    println!(
+        "chat templates: {}/{total} cases agree with transformers",
+        total - diffs.len()
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(total >= 48);
+}
+
+#[test]
+fn builtin_llama4_matches_the_spec() {
+    let template = ChatTemplate::new(builtin_llama4_template(), "<|begin_of_text|>", "<|eot|>")
+        .expect("compiles");
+    let messages = [
+        ChatMessage::new("system", "Be brief."),
+        ChatMessage::new("user", "Hi"),
+    ];
+    assert_eq!(
+        template.render(&messages, true).unwrap(),
+        "<|begin_of_text|><|header_start|>system<|header_end|>\n\nBe brief.<|eot|>\
+         <|header_start|>user<|header_end|>\n\nHi<|eot|><|header_start|>assistant<|header_end|>\n\n"
+    );
+    let messages = [
+        ChatMessage::new("user", "Hi"),
+        ChatMessage::new("assistant", "Hello."),
+    ];
+    assert_eq!(
+        template.render(&messages, false).unwrap(),
+        "<|begin_of_text|><|header_start|>user<|header_end|>\n\nHi<|eot|>\
+         <|header_start|>assistant<|header_end|>\n\nHello.<|eot|>"
+    );
+}
+
+#[test]
+fn builtin_plain_format() {
+    let template = ChatTemplate::new(builtin_plain_template(), "", "").expect("compiles");
+    let messages = [
+        ChatMessage::new("system", "A story."),
+        ChatMessage::new("user", "Once"),
+        ChatMessage::new("assistant", "upon a time"),
+        ChatMessage::new("user", "More"),
+    ];
+    assert_eq!(
+        template.render(&messages, true).unwrap(),
+        "A story.\nUser: Once\nAssistant: upon a time\nUser: More\nAssistant:"
+    );
+}
+
+#[test]
+fn template_errors_are_reported_not_panics() {
+    let err = ChatTemplate::new("{% for %}", "", "").unwrap_err();
+    assert!(err.to_string().contains("chat template"), "{err}");
+    let template = ChatTemplate::new("{{ raise_exception('no system role') }}", "", "").unwrap();
+    let err = template.render(&[], false).unwrap_err();
+    assert!(err.to_string().contains("no system role"), "{err}");
+    let template = ChatTemplate::new("{{ messages[0].content.strip() | tojson }}", "", "").unwrap();
+    assert_eq!(
+        template
+            .render(&[ChatMessage::new("user", "  \"é\"\n ")], false)
+            .unwrap(),
+        "\"\\\"é\\\"\""
+    );
+}

@@ -1,0 +1,125 @@
+//! `Tokenizer::from_hf_files`: the stories260K `tokenizer.json` (a SentencePiece-style BPE with
+//! byte fallback, as transformers' `LlamaConverter` writes it) must give the GGUF SentencePiece
+//! path's ids on llama.cpp's strings; broken files give errors that name the file and field.
+
+use std::path::Path;
+
+use tokenizer::{Error, Tokenizer};
+
+use crate::{load, FIXTURES};
+
+fn stories_hf() -> Tokenizer {
+    let dir = Path::new(FIXTURES).join("tokenizer/stories260K-hf");
+    let json = std::fs::read(dir.join("tokenizer.json")).expect("read tokenizer.json");
+    let config = std::fs::read(dir.join("tokenizer_config.json")).expect("read config");
+    Tokenizer::from_hf_files(&json, Some(&config)).expect("tokenizer.json loads")
+}
+
+fn stories_gguf() -> Tokenizer {
+    load(&Path::new(FIXTURES).join("stories260K/stories260K.gguf"))
+}
+
+#[test]
+fn once_upon_a_time() {
+    let hf = stories_hf();
+    assert_eq!(
+        hf.encode("Once upon a time", true, false),
+        [1, 403, 407, 261, 378]
+    );
+    assert_eq!(hf.bos_id(), Some(1));
+    assert_eq!(hf.eos_id(), Some(2));
+    assert!(hf.add_bos());
+    assert_eq!(hf.n_vocab(), 512);
+    assert_eq!(hf.model_name(), "llama");
+    assert!(hf.is_end_of_generation(2));
+    assert_eq!(
+        hf.decode(&[1, 403, 407, 261, 378], true),
+        "Once upon a time"
+    );
+    assert_eq!(hf.chat_template(), None);
+}
+
+/// Every llama.cpp test string, and the strings with special tokens in them, give the same ids
+/// and the same text back through tokenizer.json as through the GGUF vocabulary.
+#[test]
+fn same_ids_as_the_gguf_vocabulary() {
+    let (hf, gguf) = (stories_hf(), stories_gguf());
+    let inp = std::fs::read_to_string(
+        Path::new(FIXTURES).join("tokenizer/ggml-vocab-llama-spm.gguf.inp"),
+    )
+    .expect("read .inp");
+    let mut cases: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
+    cases.pop();
+    cases.extend([
+        "<s>Hello</s> world",
+        "a<s>b",
+        "Lily 🦙 said \"hi\"\n\n  end ",
+    ]);
+    for text in cases {
+        for (add_special, parse_special) in [(false, false), (true, false), (true, true)] {
+            let want = gguf.encode(text, add_special, parse_special);
+            let got = hf.encode(text, add_special, parse_special);
+            assert_eq!(
+                got, want,
+                "{text:?} add_special {add_special} parse_special {parse_special}"
+            );
+            assert_eq!(hf.decode(&got, true), gguf.decode(&want, true), "{text:?}");
+        }
+        for id in gguf.encode(text, true, true) {
+            assert_eq!(hf.token_to_piece(id, true), gguf.token_to_piece(id, true));
+            assert_eq!(hf.token_to_piece(id, false), gguf.token_to_piece(id, false));
+        }
+    }
+}
+
+#[test]
+fn without_tokenizer_config_bos_comes_from_the_post_processor() {
+    let json = std::fs::read(Path::new(FIXTURES).join("tokenizer/stories260K-hf/tokenizer.json"))
+        .expect("read tokenizer.json");
+    let hf = Tokenizer::from_hf_files(&json, None).expect("loads");
+    assert_eq!(hf.bos_id(), Some(1));
+    assert!(hf.add_bos());
+    assert_eq!(hf.encode("Once upon a time", true, false)[0], 1);
+}
+
+#[test]
+fn chat_template_from_tokenizer_config() {
+    let json = std::fs::read(Path::new(FIXTURES).join("tokenizer/stories260K-hf/tokenizer.json"))
+        .expect("read tokenizer.json");
+    let config = br#"{"bos_token": {"content": "<s>"}, "eos_token": "</s>",
+        "chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}]}"#;
+    let hf = Tokenizer::from_hf_files(&json, Some(config)).expect("loads");
+    assert_eq!(hf.chat_template(), Some("D"));
+    let config = br#"{"chat_template": "{{ bos_token }}"}"#;
+    let hf = Tokenizer::from_hf_files(&json, Some(config)).expect("loads");
+    assert_eq!(hf.chat_template(), Some("{{ bos_token }}"));
+}
+
+fn mentions(err: &Error, words: &[&str]) {
+    let text = err.to_string();
+    for word in words {
+        assert!(text.contains(word), "{text:?} does not mention {word:?}");
+    }
+}
+
+#[test]
+fn broken_files_name_the_file_and_field() {
+    let json = std::fs::read(Path::new(FIXTURES).join("tokenizer/stories260K-hf/tokenizer.json"))
+        .expect("read tokenizer.json");
+    let err = Tokenizer::from_hf_files(b"{not json", None).unwrap_err();
+    mentions(&err, &["tokenizer.json", "not valid JSON"]);
+    let err = Tokenizer::from_hf_files(br#"{"model": {"type": "Nope"}}"#, None).unwrap_err();
+    mentions(&err, &["tokenizer.json"]);
+    let err = Tokenizer::from_hf_files(&json, Some(b"[1")).unwrap_err();
+    mentions(&err, &["tokenizer_config.json", "not valid JSON"]);
+    let err = Tokenizer::from_hf_files(&json, Some(br#"{"bos_token": "<nope>"}"#)).unwrap_err();
+    mentions(&err, &["tokenizer_config.json", "bos_token", "<nope>"]);
+    let err = Tokenizer::from_hf_files(&json, Some(br#"{"add_bos_token": "yes"}"#)).unwrap_err();
+    mentions(&err, &["tokenizer_config.json", "add_bos_token"]);
+    let err = Tokenizer::from_hf_files(&json, Some(br#"{"chat_template": 3}"#)).unwrap_err();
+    mentions(&err, &["chat_template"]);
+    // Truncations of a valid file never panic.
+    for cut in (0..json.len()).step_by(997) {
+        assert!(Tokenizer::from_hf_files(&json[..cut], None).is_err());
+    }
+}

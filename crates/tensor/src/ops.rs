@@ -2,7 +2,10 @@
 //! `DType`, RMSNorm, rotary position embedding in both pair layouts, softmax, SwiGLU and
 //! residual add. Shapes are checked here, once per call; the kernels underneath do not check.
 
+use std::ops::Range;
+
 use crate::cpu::{parallel, KernelSet};
+use crate::quant::activation::ActFormat;
 use crate::{Error, Result, Tensor};
 
 /// `out[t][r] = Σ_c w[r][c] · x[t][c]` for `n_tokens` activation rows: `x` is
@@ -31,26 +34,134 @@ pub fn matmul(
             ),
         });
     }
-    let dot = kernels.dot(w.dtype());
     let out_ptr = SharedOut(out.as_mut_ptr());
-    parallel::for_each_range(rows, threads, rows * cols * n_tokens, |range| {
-        let out_ptr = &out_ptr;
-        for r in range {
-            let row = w.row_bytes(r);
-            for t in 0..n_tokens {
-                let v = dot(row, &x[t * cols..(t + 1) * cols]);
-                // SAFETY: `t * rows + r < n_tokens * rows == out.len()`, and each `r` belongs
-                // to exactly one range, so no two threads write the same element; `out` outlives
-                // the scoped threads that `for_each_range` joins before returning.
-                unsafe { *out_ptr.0.add(t * rows + r) = v };
-            }
+    let store = |t: usize, r: usize, v: f32| {
+        // SAFETY: `t < n_tokens` and `r < rows`, so `t * rows + r < out.len()`; each row `r`
+        // belongs to exactly one chunk, so no two threads write the same element; `out`
+        // outlives the parallel-for, which joins its threads before returning.
+        unsafe { *out_ptr.get().add(t * rows + r) = v };
+    };
+    let dtype = w.dtype();
+    let chunk = row_chunk(rows, n_tokens, threads);
+    let work = rows * cols * n_tokens;
+    match ActFormat::for_weights(dtype) {
+        None => {
+            let dot = kernels
+                .dot_float(dtype)
+                .expect("every plain-float type has a kernel");
+            parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
+                for_each_tile(range, n_tokens, |r, t| {
+                    store(t, r, dot(w.row_bytes(r), &x[t * cols..(t + 1) * cols]));
+                });
+            });
         }
-    });
+        Some(format) => {
+            let dot = kernels
+                .dot_quant(dtype)
+                .expect("every quantized type has a kernel");
+            let act_row = format.row_bytes(cols);
+            ACTIVATIONS.with_borrow_mut(|act| {
+                act.clear();
+                act.resize(n_tokens * act_row, 0);
+                quantize_activations(format, threads, x, cols, act);
+                let act: &[u8] = act;
+                parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
+                    for_each_tile(range, n_tokens, |r, t| {
+                        store(
+                            t,
+                            r,
+                            dot(w.row_bytes(r), &act[t * act_row..(t + 1) * act_row]),
+                        );
+                    });
+                });
+            });
+        }
+    }
     Ok(())
 }
 
+/// Tokens per tile of the matrix-matrix loop: a tile's quantized activations (8 rows of a few
+/// KB) stay in L1 while a chunk's weight rows stream past them once per tile from L2.
+const TOKEN_TILE: usize = 8;
+
+/// Calls `f(row, token)` for every row of `rows` and every token, tokens tiled so that a
+/// chunk's weight rows are re-read from cache rather than memory.
+#[inline]
+fn for_each_tile(rows: Range<usize>, n_tokens: usize, mut f: impl FnMut(usize, usize)) {
+    for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
+        let tokens = t0..(t0 + TOKEN_TILE).min(n_tokens);
+        for r in rows.clone() {
+            for t in tokens.clone() {
+                f(r, t);
+            }
+        }
+    }
+}
+
+/// Rows per work item: small for batches (the chunk's weights must stay cached while every
+/// token tile passes), about eight items per thread for single tokens.
+fn row_chunk(rows: usize, n_tokens: usize, threads: usize) -> usize {
+    if n_tokens > 1 {
+        16
+    } else {
+        rows.div_ceil(threads.max(1) * 8).max(16)
+    }
+}
+
+/// Threads worth waking for `work` multiply-adds.
+fn threads_for(work: usize, threads: usize) -> usize {
+    if work < 1 << 16 {
+        1
+    } else {
+        threads
+    }
+}
+
+thread_local! {
+    /// The caller's buffer for quantized activations, reused across calls.
+    static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Quantizes each `cols`-wide row of `x` into `act` (rows of `format.row_bytes(cols)`).
+fn quantize_activations(format: ActFormat, threads: usize, x: &[f32], cols: usize, act: &mut [u8]) {
+    let act_row = format.row_bytes(cols);
+    let n = x.len() / cols;
+    if n * cols < 1 << 15 || threads <= 1 {
+        for (xr, ar) in x.chunks_exact(cols).zip(act.chunks_exact_mut(act_row)) {
+            format.quantize(xr, ar);
+        }
+        return;
+    }
+    let act_ptr = SharedBytes(act.as_mut_ptr());
+    parallel::for_each_chunk(n, 4, threads, |range| {
+        for t in range {
+            // SAFETY: token rows are disjoint byte ranges of `act`, each handed to one thread,
+            // and `act` outlives the parallel-for.
+            let ar =
+                unsafe { std::slice::from_raw_parts_mut(act_ptr.get().add(t * act_row), act_row) };
+            format.quantize(&x[t * cols..(t + 1) * cols], ar);
+        }
+    });
+}
+
+/// A raw byte pointer shared by threads that write disjoint ranges.
+struct SharedBytes(*mut u8);
+impl SharedBytes {
+    fn get(&self) -> *mut u8 {
+        self.0
+    }
+}
+// SAFETY: used only by `quantize_activations`, whose threads write disjoint ranges and are
+// joined before the borrow ends.
+unsafe impl Sync for SharedBytes {}
+
 /// A raw output pointer shared by threads that write disjoint elements.
 struct SharedOut(*mut f32);
+impl SharedOut {
+    fn get(&self) -> *mut f32 {
+        self.0
+    }
+}
 // SAFETY: used only by `matmul`, whose threads write disjoint elements and are joined before the
 // borrow of the output slice ends.
 unsafe impl Sync for SharedOut {}

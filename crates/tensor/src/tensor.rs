@@ -127,6 +127,26 @@ impl Tensor {
         crate::quant::dequantize(self.dtype, self.row_bytes(i), out);
     }
 
+    /// Sub-tensor `i` along the outermost dimension (e.g. one expert of a stacked
+    /// `[n_experts, rows, cols]` tensor): a view of the same bytes, no copy.
+    pub fn outer_slice(&self, i: usize) -> Tensor {
+        let shape = self.shape[1..].to_vec();
+        let per = self.bytes().len() / self.shape[0].max(1);
+        let range = i * per..(i + 1) * per;
+        let storage = match &self.storage {
+            Storage::Shared { source, range: r } => Storage::Shared {
+                source: source.clone(),
+                range: r.start + range.start..r.start + range.end,
+            },
+            Storage::OwnedF32(v) => Storage::OwnedF32(v[range.start / 4..range.end / 4].to_vec()),
+        };
+        Tensor {
+            dtype: self.dtype,
+            shape,
+            storage,
+        }
+    }
+
     /// The whole tensor as f32 values.
     pub fn to_f32_vec(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.n_elements()];

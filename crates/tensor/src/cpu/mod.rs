@@ -2,6 +2,10 @@
 //! instruction set; `scalar` is the specification and is always available, and `best()` picks
 //! the fastest set the running CPU supports, once, at first use. Adding an instruction set means
 //! one new file here and one line in `available()`.
+//!
+//! Two kinds of dot product: plain-float weights (F32, F16, BF16) against f32 activations, and
+//! block-quantized weights against activations quantized to 8-bit blocks
+//! (`quant::activation`), which run on integer multiply-adds.
 
 pub mod parallel;
 pub mod scalar;
@@ -12,8 +16,12 @@ use std::sync::OnceLock;
 
 use crate::DType;
 
-/// Dot product of one weight row (raw bytes of its `DType`) with f32 activations.
+/// Dot product of one weight row (raw bytes of a plain-float `DType`) with f32 activations.
 pub type DotFn = fn(row: &[u8], x: &[f32]) -> f32;
+
+/// Dot product of one block-quantized weight row with activations quantized to the weight
+/// type's `ActFormat` (raw bytes of as many activation blocks as the row has values).
+pub type QDotFn = fn(row: &[u8], act: &[u8]) -> f32;
 
 /// One instruction set's kernels.
 #[derive(Debug)]
@@ -26,22 +34,60 @@ pub struct KernelSet {
     pub dot_f16: DotFn,
     /// BF16 row · f32.
     pub dot_bf16: DotFn,
-    /// Q8_0 row · f32.
-    pub dot_q8_0: DotFn,
-    /// Q4_0 row · f32.
-    pub dot_q4_0: DotFn,
+    /// Q4_0 row · Q8 activations.
+    pub dot_q4_0: QDotFn,
+    /// Q4_1 row · Q8 activations.
+    pub dot_q4_1: QDotFn,
+    /// Q5_0 row · Q8 activations.
+    pub dot_q5_0: QDotFn,
+    /// Q5_1 row · Q8 activations.
+    pub dot_q5_1: QDotFn,
+    /// Q8_0 row · Q8 activations.
+    pub dot_q8_0: QDotFn,
+    /// IQ4_NL row · Q8 activations.
+    pub dot_iq4_nl: QDotFn,
+    /// Q2_K row · Q8K activations.
+    pub dot_q2_k: QDotFn,
+    /// Q3_K row · Q8K activations.
+    pub dot_q3_k: QDotFn,
+    /// Q4_K row · Q8K activations.
+    pub dot_q4_k: QDotFn,
+    /// Q5_K row · Q8K activations.
+    pub dot_q5_k: QDotFn,
+    /// Q6_K row · Q8K activations.
+    pub dot_q6_k: QDotFn,
+    /// IQ4_XS row · Q8K activations.
+    pub dot_iq4_xs: QDotFn,
 }
 
 impl KernelSet {
-    /// The dot-product kernel for weights of `dtype`.
-    pub fn dot(&self, dtype: DType) -> DotFn {
-        match dtype {
+    /// The f32-activation kernel for plain-float weights of `dtype`.
+    pub fn dot_float(&self, dtype: DType) -> Option<DotFn> {
+        Some(match dtype {
             DType::F32 => self.dot_f32,
             DType::F16 => self.dot_f16,
             DType::Bf16 => self.dot_bf16,
-            DType::Q8_0 => self.dot_q8_0,
+            _ => return None,
+        })
+    }
+
+    /// The quantized-activation kernel for block-quantized weights of `dtype`.
+    pub fn dot_quant(&self, dtype: DType) -> Option<QDotFn> {
+        Some(match dtype {
             DType::Q4_0 => self.dot_q4_0,
-        }
+            DType::Q4_1 => self.dot_q4_1,
+            DType::Q5_0 => self.dot_q5_0,
+            DType::Q5_1 => self.dot_q5_1,
+            DType::Q8_0 => self.dot_q8_0,
+            DType::Iq4Nl => self.dot_iq4_nl,
+            DType::Q2K => self.dot_q2_k,
+            DType::Q3K => self.dot_q3_k,
+            DType::Q4K => self.dot_q4_k,
+            DType::Q5K => self.dot_q5_k,
+            DType::Q6K => self.dot_q6_k,
+            DType::Iq4Xs => self.dot_iq4_xs,
+            DType::F32 | DType::F16 | DType::Bf16 => return None,
+        })
     }
 }
 

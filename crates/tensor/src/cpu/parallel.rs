@@ -1,31 +1,213 @@
-//! Row-partitioned parallel-for: splits `0..n` into one contiguous range per thread and runs
-//! them on scoped threads. Work too small to repay a thread start runs inline.
+//! A persistent thread pool and the row-partitioned parallel-for the kernels use.
+//!
+//! Workers are started once and live for the process. A job is a `Fn(participant)` that the
+//! caller runs as participant 0 while up to `threads − 1` workers run it as 1, 2, …; the caller
+//! returns when all are done, so the job may borrow from the caller's stack. Between jobs a
+//! worker spins for a short while (decode issues a job every few microseconds, and a wake-up
+//! through the OS costs more than that), then sleeps on a condition variable. Work inside a job
+//! is handed out in chunks from an atomic counter, so a core slowed by other load takes fewer.
 
+use std::cell::UnsafeCell;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Work (in multiply-adds) below which splitting across threads costs more than it saves.
-const MIN_PARALLEL_WORK: usize = 1 << 18;
+const MIN_PARALLEL_WORK: usize = 1 << 16;
 
-/// Runs `f` over `0..n` split into up to `threads` contiguous ranges. `work` is the total
-/// amount of work, used to decide whether threads are worth starting.
-pub fn for_each_range(n: usize, threads: usize, work: usize, f: impl Fn(Range<usize>) + Sync) {
-    let threads = threads.clamp(1, n.max(1));
-    if threads == 1 || work < MIN_PARALLEL_WORK {
+/// How long an idle worker spins before it sleeps.
+const SPIN: Duration = Duration::from_millis(3);
+
+/// A job as the workers see it: the caller's closure with its lifetime erased.
+type Job = *const (dyn Fn(usize) + Sync);
+
+struct Shared {
+    /// Job sequence number (upper bits) and number of helpers (low 16 bits), published together
+    /// once per job so a worker reads a consistent pair; workers wait for it to change.
+    epoch: AtomicU64,
+    /// The current job; written only by the submitter while no worker runs a job.
+    job: UnsafeCell<Option<Job>>,
+    /// Workers that finished the current job.
+    done: AtomicUsize,
+    /// A worker's job panicked.
+    panicked: AtomicBool,
+    /// Workers sleeping (or about to) on `wake`.
+    sleepers: AtomicUsize,
+    sleep_lock: Mutex<()>,
+    wake: Condvar,
+}
+
+// SAFETY: `job` is written only by the one submitter holding `Pool::submit`, before it
+// publishes the epoch (Release) and while every worker is idle; workers read it only after
+// observing that epoch (Acquire). The closure it points to is `Sync`.
+unsafe impl Sync for Shared {}
+
+/// The process-wide pool.
+struct Pool {
+    shared: &'static Shared,
+    /// Held for the duration of a job (one job at a time); the value is the worker count.
+    submit: Mutex<usize>,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        shared: Box::leak(Box::new(Shared {
+            epoch: AtomicU64::new(0),
+            job: UnsafeCell::new(None),
+            done: AtomicUsize::new(0),
+            panicked: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            sleep_lock: Mutex::new(()),
+            wake: Condvar::new(),
+        })),
+        submit: Mutex::new(0),
+    })
+}
+
+fn worker(shared: &'static Shared, index: usize, mut seen: u64) {
+    loop {
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            let e = shared.epoch.load(Ordering::Acquire);
+            if e != seen {
+                seen = e;
+                break;
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(256) || start.elapsed() < SPIN {
+                std::hint::spin_loop();
+                continue;
+            }
+            let guard = shared.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+            shared.sleepers.fetch_add(1, Ordering::SeqCst);
+            let mut guard = guard;
+            while shared.epoch.load(Ordering::SeqCst) == seen {
+                guard = shared.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+            }
+            shared.sleepers.fetch_sub(1, Ordering::SeqCst);
+            drop(guard);
+        }
+        if index as u64 <= seen & 0xffff {
+            // SAFETY: the submitter wrote `job` before publishing the epoch we just observed,
+            // and keeps the closure alive until every helper has incremented `done`.
+            let job = unsafe { (*shared.job.get()).expect("a job is published with its epoch") };
+            // SAFETY: as above, the pointee outlives this call.
+            let f = unsafe { &*job };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(index))).is_err() {
+                shared.panicked.store(true, Ordering::Release);
+            }
+            shared.done.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Runs `f(0)`, `f(1)`, …, `f(threads − 1)` concurrently, `f(0)` on the calling thread, and
+/// returns when all have returned. Jobs from different callers run one after another.
+pub fn run(threads: usize, f: &(dyn Fn(usize) + Sync)) {
+    if threads <= 1 {
+        f(0);
+        return;
+    }
+    let pool = pool();
+    let shared = pool.shared;
+    let mut workers = pool.submit.lock().unwrap_or_else(|e| e.into_inner());
+    let helpers = (threads - 1).min(0xffff);
+    while *workers < helpers {
+        *workers += 1;
+        let (index, seen) = (*workers, shared.epoch.load(Ordering::Acquire));
+        std::thread::Builder::new()
+            .name(format!("behemoth-worker-{index}"))
+            .spawn(move || worker(shared, index, seen))
+            .expect("spawning a worker thread");
+    }
+    // SAFETY: the closure is erased to 'static only for the workers, and this function does not
+    // return before every helper has finished calling it (the wait on `done` below).
+    let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
+    // SAFETY: we hold `submit`, and every worker finished the previous job (we waited for its
+    // `done` count), so no one reads `job` now.
+    unsafe { *shared.job.get() = Some(job) };
+    shared.done.store(0, Ordering::Release);
+    let seq = (shared.epoch.load(Ordering::Relaxed) >> 16) + 1;
+    shared
+        .epoch
+        .store((seq << 16) | helpers as u64, Ordering::SeqCst);
+    if shared.sleepers.load(Ordering::SeqCst) > 0 {
+        let _g = shared.sleep_lock.lock().unwrap_or_else(|e| e.into_inner());
+        shared.wake.notify_all();
+    }
+    let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
+    let mut spins = 0u32;
+    while shared.done.load(Ordering::Acquire) < helpers {
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(1024) {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    let theirs = shared.panicked.swap(false, Ordering::AcqRel);
+    drop(workers);
+    if let Err(p) = mine {
+        std::panic::resume_unwind(p);
+    }
+    assert!(!theirs, "a worker thread panicked");
+}
+
+/// Runs `f` over `0..n` in chunks of `chunk` (the last may be shorter) on up to `threads`
+/// threads; each chunk goes to whichever thread asks next.
+pub fn for_each_chunk(n: usize, chunk: usize, threads: usize, f: impl Fn(Range<usize>) + Sync) {
+    let chunk = chunk.max(1);
+    let threads = threads.clamp(1, n.div_ceil(chunk).max(1));
+    if threads == 1 {
         f(0..n);
         return;
     }
-    let chunk = n.div_ceil(threads);
-    std::thread::scope(|s| {
-        let f = &f;
-        let mut ranges = (0..n)
-            .step_by(chunk)
-            .map(|start| start..(start + chunk).min(n));
-        let first = ranges.next();
-        for r in ranges {
-            s.spawn(move || f(r));
+    let next = AtomicUsize::new(0);
+    run(threads, &|_| loop {
+        let start = next.fetch_add(chunk, Ordering::Relaxed);
+        if start >= n {
+            break;
         }
-        if let Some(r) = first {
-            f(r);
-        }
+        f(start..(start + chunk).min(n));
     });
+}
+
+/// Runs `f` over `0..n` split into chunks for up to `threads` threads. `work` is the total
+/// amount of work, used to decide whether threads are worth waking.
+pub fn for_each_range(n: usize, threads: usize, work: usize, f: impl Fn(Range<usize>) + Sync) {
+    if threads <= 1 || work < MIN_PARALLEL_WORK {
+        f(0..n);
+        return;
+    }
+    let chunk = n.div_ceil(threads * 8).max(1);
+    for_each_chunk(n, chunk, threads, f);
+}
+
+/// Physical cores of this machine (logical CPUs when that cannot be read), the default thread
+/// count: a second hyper-thread on a core shares its load ports and adds nothing to a
+/// bandwidth-bound matrix-vector product.
+pub fn physical_cores() -> usize {
+    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
+    #[cfg(target_os = "linux")]
+    if let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") {
+        let mut cores = std::collections::HashSet::new();
+        let mut physical = String::new();
+        for line in info.lines() {
+            if let Some(v) = line.strip_prefix("physical id") {
+                physical = v.trim_start_matches([' ', '\t', ':']).to_string();
+            } else if let Some(v) = line.strip_prefix("core id") {
+                cores.insert((
+                    physical.clone(),
+                    v.trim_start_matches([' ', '\t', ':']).to_string(),
+                ));
+            }
+        }
+        if !cores.is_empty() {
+            return cores.len().min(logical);
+        }
+    }
+    logical
 }

@@ -1,9 +1,14 @@
 //! Reference kernels: plain Rust, the specification every SIMD kernel must match.
+//! A quantized dot product is defined as the f32 dot product of the dequantized weight block
+//! with the dequantized activation block, summed over blocks; SIMD kernels compute the same
+//! value with exact integer sums and differ only by float rounding.
 
 use half::{bf16, f16};
 
 use super::KernelSet;
-use crate::quant::{block_scale, q4_0, q8_0};
+use crate::quant::activation::{self, ActFormat};
+use crate::quant::dequantize_block;
+use crate::DType;
 
 /// The scalar kernel set.
 pub static KERNELS: KernelSet = KernelSet {
@@ -11,8 +16,18 @@ pub static KERNELS: KernelSet = KernelSet {
     dot_f32,
     dot_f16,
     dot_bf16,
-    dot_q8_0,
     dot_q4_0,
+    dot_q4_1,
+    dot_q5_0,
+    dot_q5_1,
+    dot_q8_0,
+    dot_iq4_nl,
+    dot_q2_k,
+    dot_q3_k,
+    dot_q4_k,
+    dot_q5_k,
+    dot_q6_k,
+    dot_iq4_xs,
 };
 
 /// F32 row · x.
@@ -39,32 +54,49 @@ pub fn dot_bf16(row: &[u8], x: &[f32]) -> f32 {
         .sum()
 }
 
-/// Q8_0 row · x: per block, d · Σ q·x.
-pub fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
-    row.chunks_exact(q8_0::BLOCK_BYTES)
-        .zip(x.chunks_exact(32))
-        .map(|(b, xs)| {
-            let s: f32 = b[2..]
-                .iter()
-                .zip(xs)
-                .map(|(&q, &xv)| f32::from(q as i8) * xv)
-                .sum();
-            block_scale(b) * s
-        })
-        .sum()
+/// Weight row of `dtype` · quantized activations: per weight block, dequantize both sides and
+/// take the f32 dot product.
+fn dot_quantized(dtype: DType, row: &[u8], act: &[u8]) -> f32 {
+    let format = ActFormat::for_weights(dtype).expect("a block-quantized type");
+    let bs = dtype.block_size();
+    let act_bytes = format.row_bytes(bs);
+    let (mut w, mut x) = ([0.0f32; 256], [0.0f32; 256]);
+    let mut sum = 0.0f32;
+    for (b, a) in row
+        .chunks_exact(dtype.block_bytes())
+        .zip(act.chunks_exact(act_bytes))
+    {
+        dequantize_block(dtype, b, &mut w[..bs]);
+        activation::dequantize(format, a, &mut x[..bs]);
+        sum += w[..bs]
+            .iter()
+            .zip(&x[..bs])
+            .map(|(a, b)| a * b)
+            .sum::<f32>();
+    }
+    sum
 }
 
-/// Q4_0 row · x: per block, d · Σ (q − 8)·x.
-pub fn dot_q4_0(row: &[u8], x: &[f32]) -> f32 {
-    row.chunks_exact(q4_0::BLOCK_BYTES)
-        .zip(x.chunks_exact(32))
-        .map(|(b, xs)| {
-            let mut s = 0.0f32;
-            for (j, &byte) in b[2..].iter().enumerate() {
-                s += (f32::from(byte & 0x0f) - 8.0) * xs[j];
-                s += (f32::from(byte >> 4) - 8.0) * xs[j + 16];
-            }
-            block_scale(b) * s
-        })
-        .sum()
+macro_rules! quantized_dots {
+    ($($name:ident => $dtype:expr),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($dtype), "` row · quantized activations.")]
+        pub fn $name(row: &[u8], act: &[u8]) -> f32 {
+            dot_quantized($dtype, row, act)
+        }
+    )*};
+}
+
+quantized_dots! {
+    dot_q4_0 => DType::Q4_0,
+    dot_q4_1 => DType::Q4_1,
+    dot_q5_0 => DType::Q5_0,
+    dot_q5_1 => DType::Q5_1,
+    dot_q8_0 => DType::Q8_0,
+    dot_iq4_nl => DType::Iq4Nl,
+    dot_q2_k => DType::Q2K,
+    dot_q3_k => DType::Q3K,
+    dot_q4_k => DType::Q4K,
+    dot_q5_k => DType::Q5K,
+    dot_q6_k => DType::Q6K,
+    dot_iq4_xs => DType::Iq4Xs,
 }

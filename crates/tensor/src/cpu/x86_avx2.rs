@@ -1,19 +1,37 @@
 //! AVX2 + FMA + F16C kernels for x86-64 (every x86 CPU since Haswell / Zen). Same signatures as
 //! `scalar`; the table is handed out only after run-time detection, which is what makes the
 //! safe wrappers below sound.
+//!
+//! Quantized kernels multiply unsigned weight codes by signed 8-bit activations with
+//! `vpmaddubsw` (pairs summed to i16), widen with `vpmaddwd` (which also applies integer
+//! sub-block scales), and scale once per block in f32. Offsets such as Q4_0's −8 are taken out
+//! once per block through the activation block sums instead of per element. The approach is
+//! ggml's (`ggml-cpu/arch/x86/quants.c`); the code is written from the formats.
 
 use std::arch::x86_64::*;
 
 use super::KernelSet;
-use crate::quant::{block_scale, q4_0, q8_0};
+use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
+use crate::quant::iq4::{self, KVALUES};
+use crate::quant::k_quants::{self, scale_min_k4};
 
 static KERNELS: KernelSet = KernelSet {
     name: "avx2",
     dot_f32,
     dot_f16,
     dot_bf16,
-    dot_q8_0,
     dot_q4_0,
+    dot_q4_1,
+    dot_q5_0,
+    dot_q5_1,
+    dot_q8_0,
+    dot_iq4_nl,
+    dot_q2_k,
+    dot_q3_k,
+    dot_q4_k,
+    dot_q5_k,
+    dot_q6_k,
+    dot_iq4_xs,
 };
 
 /// The AVX2 kernel set, when this CPU has AVX2, FMA and F16C.
@@ -26,30 +44,32 @@ pub fn kernels() -> Option<&'static KernelSet> {
 
 // The wrappers are private: they are reachable only through `KERNELS`, which `kernels()` returns
 // only after the features were detected.
-
-fn dot_f32(row: &[u8], x: &[f32]) -> f32 {
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
-    unsafe { dot_f32_avx2(row, x) }
+macro_rules! wrappers {
+    ($($name:ident($($arg:ident: $ty:ty),*) => $imp:ident),* $(,)?) => {$(
+        fn $name($($arg: $ty),*) -> f32 {
+            // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and
+            // f16c.
+            unsafe { $imp($($arg),*) }
+        }
+    )*};
 }
 
-fn dot_f16(row: &[u8], x: &[f32]) -> f32 {
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
-    unsafe { dot_f16_avx2(row, x) }
-}
-
-fn dot_bf16(row: &[u8], x: &[f32]) -> f32 {
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
-    unsafe { dot_bf16_avx2(row, x) }
-}
-
-fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
-    unsafe { dot_q8_0_avx2(row, x) }
-}
-
-fn dot_q4_0(row: &[u8], x: &[f32]) -> f32 {
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
-    unsafe { dot_q4_0_avx2(row, x) }
+wrappers! {
+    dot_f32(row: &[u8], x: &[f32]) => dot_f32_avx2,
+    dot_f16(row: &[u8], x: &[f32]) => dot_f16_avx2,
+    dot_bf16(row: &[u8], x: &[f32]) => dot_bf16_avx2,
+    dot_q4_0(row: &[u8], act: &[u8]) => dot_q4_0_avx2,
+    dot_q4_1(row: &[u8], act: &[u8]) => dot_q4_1_avx2,
+    dot_q5_0(row: &[u8], act: &[u8]) => dot_q5_0_avx2,
+    dot_q5_1(row: &[u8], act: &[u8]) => dot_q5_1_avx2,
+    dot_q8_0(row: &[u8], act: &[u8]) => dot_q8_0_avx2,
+    dot_iq4_nl(row: &[u8], act: &[u8]) => dot_iq4_nl_avx2,
+    dot_q2_k(row: &[u8], act: &[u8]) => dot_q2_k_avx2,
+    dot_q3_k(row: &[u8], act: &[u8]) => dot_q3_k_avx2,
+    dot_q4_k(row: &[u8], act: &[u8]) => dot_q4_k_avx2,
+    dot_q5_k(row: &[u8], act: &[u8]) => dot_q5_k_avx2,
+    dot_q6_k(row: &[u8], act: &[u8]) => dot_q6_k_avx2,
+    dot_iq4_xs(row: &[u8], act: &[u8]) => dot_iq4_xs_avx2,
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -61,7 +81,7 @@ fn hsum(v: __m256) -> f32 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_f32_avx2(row: &[u8], x: &[f32]) -> f32 {
+unsafe fn dot_f32_avx2(row: &[u8], x: &[f32]) -> f32 {
     let n = x.len();
     assert!(row.len() >= n * 4);
     let (rp, xp) = (row.as_ptr(), x.as_ptr());
@@ -87,7 +107,7 @@ fn dot_f32_avx2(row: &[u8], x: &[f32]) -> f32 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_f16_avx2(row: &[u8], x: &[f32]) -> f32 {
+unsafe fn dot_f16_avx2(row: &[u8], x: &[f32]) -> f32 {
     let n = x.len();
     assert!(row.len() >= n * 2);
     let (rp, xp) = (row.as_ptr(), x.as_ptr());
@@ -111,7 +131,7 @@ fn dot_f16_avx2(row: &[u8], x: &[f32]) -> f32 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_bf16_avx2(row: &[u8], x: &[f32]) -> f32 {
+unsafe fn dot_bf16_avx2(row: &[u8], x: &[f32]) -> f32 {
     let n = x.len();
     assert!(row.len() >= n * 2);
     let (rp, xp) = (row.as_ptr(), x.as_ptr());
@@ -133,47 +153,451 @@ fn dot_bf16_avx2(row: &[u8], x: &[f32]) -> f32 {
     sum
 }
 
+// ---------------------------------------------------------------- helpers for quantized dots
+
+/// The f16 at `p` as f32.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q8_0_avx2(row: &[u8], x: &[f32]) -> f32 {
-    assert!(row.len() / q8_0::BLOCK_BYTES * 32 >= x.len() && x.len().is_multiple_of(32));
-    let mut acc = _mm256_setzero_ps();
-    for (b, xs) in row.chunks_exact(q8_0::BLOCK_BYTES).zip(x.chunks_exact(32)) {
-        let (qp, xp) = (b[2..].as_ptr(), xs.as_ptr());
-        let mut s = _mm256_setzero_ps();
-        for g in 0..4 {
-            // SAFETY: the block has 32 quant bytes and xs 32 values; g < 4 keeps each 8-byte
-            // and 8-float load inside them.
-            unsafe {
-                let q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(qp.add(g * 8).cast()));
-                s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(xp.add(g * 8)), s);
-            }
+unsafe fn f16_at(p: *const u8) -> f32 {
+    // SAFETY: the caller guarantees two readable bytes at p.
+    let bits = unsafe { p.cast::<u16>().read_unaligned() };
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
+}
+
+/// The f32 at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f32_at(p: *const u8) -> f32 {
+    // SAFETY: the caller guarantees four readable bytes at p.
+    unsafe { p.cast::<f32>().read_unaligned() }
+}
+
+/// The i16 at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn i16_at(p: *const u8) -> i32 {
+    // SAFETY: the caller guarantees two readable bytes at p.
+    i32::from(unsafe { p.cast::<i16>().read_unaligned() })
+}
+
+/// 32 bytes at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load32(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 32 readable bytes at p; loadu has no alignment requirement.
+    unsafe { _mm256_loadu_si256(p.cast()) }
+}
+
+/// The 32 nibbles of 16 bytes at `p`: low nibbles in bytes 0..16, high nibbles in 16..32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn nibbles(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees 16 readable bytes at p.
+    let tmp = unsafe { _mm_loadu_si128(p.cast()) };
+    _mm256_and_si256(
+        _mm256_set_m128i(_mm_srli_epi16::<4>(tmp), tmp),
+        _mm256_set1_epi8(0x0f),
+    )
+}
+
+/// Byte k is 0xff when bit k of the 32-bit word at `p` is set.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn bits_to_bytes(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees four readable bytes at p.
+    let x = unsafe { p.cast::<u32>().read_unaligned() };
+    let shuf = _mm256_set_epi64x(
+        0x0303_0303_0303_0303,
+        0x0202_0202_0202_0202,
+        0x0101_0101_0101_0101,
+        0,
+    );
+    let bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(x as i32), shuf);
+    let bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe));
+    _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1))
+}
+
+/// Σ over byte pairs of unsigned `u` × signed `s`, as eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn madd_us8(u: __m256i, s: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
+}
+
+/// Σ over byte pairs of signed `x` × signed `y`, as eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn madd_i8(x: __m256i, y: __m256i) -> __m256i {
+    madd_us8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x))
+}
+
+/// Products of unsigned `u` × signed `s` summed in pairs, each 16-value half multiplied by its
+/// own i16 scale (`lo` for bytes 0..16, `hi` for 16..32), as eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn madd_us8_scaled(u: __m256i, s: __m256i, lo: i16, hi: i16) -> __m256i {
+    let scales = _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo));
+    _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scales)
+}
+
+/// The IQ4_NL code book in both 128-bit lanes, for `vpshufb` look-ups.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn iq4_table() -> __m256i {
+    // SAFETY: KVALUES has 16 bytes.
+    let t = unsafe { _mm_loadu_si128(KVALUES.as_ptr().cast()) };
+    _mm256_set_m128i(t, t)
+}
+
+// ---------------------------------------------------------------- 32-value block types
+
+/// Walks `nb` weight blocks of `wbytes` and Q8 activation blocks, calling `f(w, a)` with
+/// pointers to each pair.
+macro_rules! q8_blocks {
+    ($row:ident, $act:ident, $wbytes:expr, |$w:ident, $a:ident| $body:block) => {{
+        let nb = $row.len() / $wbytes;
+        assert!($act.len() >= nb * Q8_BYTES);
+        let (wp, ap) = ($row.as_ptr(), $act.as_ptr());
+        for i in 0..nb {
+            // SAFETY: i < nb, so block i of the row (wbytes) and of the activations (40 bytes)
+            // lie inside the slices checked above.
+            let ($w, $a) = unsafe { (wp.add(i * $wbytes), ap.add(i * Q8_BYTES)) };
+            $body
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(block_scale(b)), s, acc);
-    }
+    }};
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_0_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    q8_blocks!(row, act, 18, |w, a| {
+        // SAFETY: w points at an 18-byte Q4_0 block, a at a 40-byte Q8 block.
+        unsafe {
+            let dw = f16_at(w);
+            let p = madd_us8(nibbles(w.add(2)), load32(a.add(8)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * f32_at(a)), _mm256_cvtepi32_ps(p), acc);
+            corr += dw * f32_at(a.add(4));
+        }
+    });
+    hsum(acc) - 8.0 * corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_1_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    q8_blocks!(row, act, 20, |w, a| {
+        // SAFETY: w points at a 20-byte Q4_1 block, a at a 40-byte Q8 block.
+        unsafe {
+            let p = madd_us8(nibbles(w.add(4)), load32(a.add(8)));
+            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
+            corr += f16_at(w.add(2)) * f32_at(a.add(4));
+        }
+    });
+    hsum(acc) + corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_0_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let bit4 = _mm256_set1_epi8(0x10);
+    q8_blocks!(row, act, 22, |w, a| {
+        // SAFETY: w points at a 22-byte Q5_0 block, a at a 40-byte Q8 block.
+        unsafe {
+            let dw = f16_at(w);
+            let q = _mm256_or_si256(
+                nibbles(w.add(6)),
+                _mm256_and_si256(bits_to_bytes(w.add(2)), bit4),
+            );
+            let p = madd_us8(q, load32(a.add(8)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * f32_at(a)), _mm256_cvtepi32_ps(p), acc);
+            corr += dw * f32_at(a.add(4));
+        }
+    });
+    hsum(acc) - 16.0 * corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_1_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let bit4 = _mm256_set1_epi8(0x10);
+    q8_blocks!(row, act, 24, |w, a| {
+        // SAFETY: w points at a 24-byte Q5_1 block, a at a 40-byte Q8 block.
+        unsafe {
+            let q = _mm256_or_si256(
+                nibbles(w.add(8)),
+                _mm256_and_si256(bits_to_bytes(w.add(4)), bit4),
+            );
+            let p = madd_us8(q, load32(a.add(8)));
+            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
+            corr += f16_at(w.add(2)) * f32_at(a.add(4));
+        }
+    });
+    hsum(acc) + corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q8_0_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    q8_blocks!(row, act, 34, |w, a| {
+        // SAFETY: w points at a 34-byte Q8_0 block, a at a 40-byte Q8 block.
+        unsafe {
+            let p = madd_i8(load32(w.add(2)), load32(a.add(8)));
+            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
+        }
+    });
     hsum(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_q4_0_avx2(row: &[u8], x: &[f32]) -> f32 {
-    assert!(row.len() / q4_0::BLOCK_BYTES * 32 >= x.len() && x.len().is_multiple_of(32));
+unsafe fn dot_iq4_nl_avx2(row: &[u8], act: &[u8]) -> f32 {
     let mut acc = _mm256_setzero_ps();
-    let mask = _mm_set1_epi8(0x0f);
-    let eight = _mm256_set1_epi32(8);
-    for (b, xs) in row.chunks_exact(q4_0::BLOCK_BYTES).zip(x.chunks_exact(32)) {
-        let xp = xs.as_ptr();
-        // SAFETY: the block has 16 bytes of codes after its 2-byte scale.
-        let packed = unsafe { _mm_loadu_si128(b[2..].as_ptr().cast()) };
-        let lo = _mm_and_si128(packed, mask); // elements 0..16
-        let hi = _mm_and_si128(_mm_srli_epi16::<4>(packed), mask); // elements 16..32
-        let groups = [lo, _mm_srli_si128::<8>(lo), hi, _mm_srli_si128::<8>(hi)];
-        let mut s = _mm256_setzero_ps();
-        for (g, q) in groups.into_iter().enumerate() {
-            let q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(q), eight);
-            // SAFETY: xs holds 32 floats; g < 4 keeps the 8-float load inside it.
-            let xv = unsafe { _mm256_loadu_ps(xp.add(g * 8)) };
-            s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), xv, s);
+    let table = iq4_table();
+    q8_blocks!(row, act, 18, |w, a| {
+        // SAFETY: w points at an 18-byte IQ4_NL block, a at a 40-byte Q8 block.
+        unsafe {
+            let v = _mm256_shuffle_epi8(table, nibbles(w.add(2)));
+            let p = madd_i8(v, load32(a.add(8)));
+            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(block_scale(b)), s, acc);
-    }
+    });
+    hsum(acc)
+}
+
+// ---------------------------------------------------------------- 256-value super-blocks
+
+/// Walks `nb` weight super-blocks of `wbytes` and Q8K activation blocks.
+macro_rules! q8k_blocks {
+    ($row:ident, $act:ident, $wbytes:expr, |$w:ident, $a:ident| $body:block) => {{
+        let nb = $row.len() / $wbytes;
+        assert!($act.len() >= nb * Q8K_BYTES);
+        let (wp, ap) = ($row.as_ptr(), $act.as_ptr());
+        for i in 0..nb {
+            // SAFETY: i < nb, so super-block i of the row (wbytes) and of the activations
+            // (292 bytes) lie inside the slices checked above.
+            let ($w, $a) = unsafe { (wp.add(i * $wbytes), ap.add(i * Q8K_BYTES)) };
+            $body
+        }
+    }};
+}
+
+/// The 16 activation sums of 16 values of a Q8K block.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn bsums(a: *const u8) -> [i32; 16] {
+    // SAFETY: the caller passes a 292-byte Q8K block; the sums are at bytes 260..292.
+    std::array::from_fn(|g| unsafe { i16_at(a.add(260 + 2 * g)) })
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q2_k_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let m3 = _mm256_set1_epi8(3);
+    q8k_blocks!(row, act, k_quants::Q2K_BYTES, |w, a| {
+        // SAFETY: w points at an 84-byte Q2_K block, a at a 292-byte Q8K block.
+        unsafe {
+            let dy = f32_at(a);
+            let sc: [u8; 16] = std::array::from_fn(|g| *w.add(g));
+            let bs = bsums(a);
+            let mins: i32 = (0..16).map(|g| i32::from(sc[g] >> 4) * bs[g]).sum();
+            let mut sumi = _mm256_setzero_si256();
+            for h in 0..2 {
+                let bits = load32(w.add(16 + 32 * h));
+                for s in 0..4 {
+                    let q = _mm256_and_si256(
+                        _mm256_srl_epi16(bits, _mm_cvtsi32_si128(2 * s as i32)),
+                        m3,
+                    );
+                    let y = load32(a.add(4 + 128 * h + 32 * s));
+                    let g = 8 * h + 2 * s;
+                    let p = madd_us8_scaled(q, y, i16::from(sc[g] & 15), i16::from(sc[g + 1] & 15));
+                    sumi = _mm256_add_epi32(sumi, p);
+                }
+            }
+            let d = dy * f16_at(w.add(80));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            corr += dy * f16_at(w.add(82)) * mins as f32;
+        }
+    });
+    hsum(acc) - corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q3_k_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (m3, one) = (_mm256_set1_epi8(3), _mm256_set1_epi8(1));
+    q8k_blocks!(row, act, k_quants::Q3K_BYTES, |w, a| {
+        // SAFETY: w points at a 110-byte Q3_K block, a at a 292-byte Q8K block.
+        unsafe {
+            let dy = f32_at(a);
+            let sc = k_quants::q3k_scales(std::slice::from_raw_parts(w.add(96), 12));
+            let bs = bsums(a);
+            let offs: i32 = (0..16).map(|g| i32::from(sc[g]) * bs[g]).sum();
+            let hm = load32(w);
+            let mut sumi = _mm256_setzero_si256();
+            for h in 0..2 {
+                let bits = load32(w.add(32 + 32 * h));
+                for s in 0..4 {
+                    let low = _mm256_and_si256(
+                        _mm256_srl_epi16(bits, _mm_cvtsi32_si128(2 * s as i32)),
+                        m3,
+                    );
+                    let hb = _mm256_and_si256(
+                        _mm256_srl_epi16(hm, _mm_cvtsi32_si128((4 * h + s) as i32)),
+                        one,
+                    );
+                    let q = _mm256_or_si256(low, _mm256_slli_epi16::<2>(hb));
+                    let y = load32(a.add(4 + 128 * h + 32 * s));
+                    let g = 8 * h + 2 * s;
+                    let p = madd_us8_scaled(q, y, i16::from(sc[g]), i16::from(sc[g + 1]));
+                    sumi = _mm256_add_epi32(sumi, p);
+                }
+            }
+            let d = dy * f16_at(w.add(108));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            corr += d * 4.0 * offs as f32;
+        }
+    });
+    hsum(acc) - corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q4_k_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let m4 = _mm256_set1_epi8(0x0f);
+    q8k_blocks!(row, act, k_quants::Q4K_BYTES, |w, a| {
+        // SAFETY: w points at a 144-byte Q4_K block, a at a 292-byte Q8K block.
+        unsafe {
+            let dy = f32_at(a);
+            let packed = std::slice::from_raw_parts(w.add(4), 12);
+            let sm: [(u8, u8); 8] = std::array::from_fn(|j| scale_min_k4(j, packed));
+            let bs = bsums(a);
+            let mins: i32 = (0..8)
+                .map(|j| i32::from(sm[j].1) * (bs[2 * j] + bs[2 * j + 1]))
+                .sum();
+            let mut sumi = _mm256_setzero_si256();
+            for j in 0..4 {
+                let bits = load32(w.add(16 + 32 * j));
+                let lo = _mm256_and_si256(bits, m4);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(bits), m4);
+                let (s0, s1) = (i16::from(sm[2 * j].0), i16::from(sm[2 * j + 1].0));
+                let p0 = madd_us8_scaled(lo, load32(a.add(4 + 64 * j)), s0, s0);
+                let p1 = madd_us8_scaled(hi, load32(a.add(36 + 64 * j)), s1, s1);
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+            }
+            let d = dy * f16_at(w);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            corr += dy * f16_at(w.add(2)) * mins as f32;
+        }
+    });
+    hsum(acc) - corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q5_k_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (m4, one) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(1));
+    q8k_blocks!(row, act, k_quants::Q5K_BYTES, |w, a| {
+        // SAFETY: w points at a 176-byte Q5_K block, a at a 292-byte Q8K block.
+        unsafe {
+            let dy = f32_at(a);
+            let packed = std::slice::from_raw_parts(w.add(4), 12);
+            let sm: [(u8, u8); 8] = std::array::from_fn(|j| scale_min_k4(j, packed));
+            let bs = bsums(a);
+            let mins: i32 = (0..8)
+                .map(|j| i32::from(sm[j].1) * (bs[2 * j] + bs[2 * j + 1]))
+                .sum();
+            let hbits = load32(w.add(16));
+            let mut sumi = _mm256_setzero_si256();
+            for j in 0..4 {
+                let bits = load32(w.add(48 + 32 * j));
+                let h0 = _mm256_and_si256(
+                    _mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * j as i32)),
+                    one,
+                );
+                let h1 = _mm256_and_si256(
+                    _mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * j as i32 + 1)),
+                    one,
+                );
+                let lo = _mm256_or_si256(_mm256_and_si256(bits, m4), _mm256_slli_epi16::<4>(h0));
+                let hi = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(bits), m4),
+                    _mm256_slli_epi16::<4>(h1),
+                );
+                let (s0, s1) = (i16::from(sm[2 * j].0), i16::from(sm[2 * j + 1].0));
+                let p0 = madd_us8_scaled(lo, load32(a.add(4 + 64 * j)), s0, s0);
+                let p1 = madd_us8_scaled(hi, load32(a.add(36 + 64 * j)), s1, s1);
+                sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+            }
+            let d = dy * f16_at(w);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            corr += dy * f16_at(w.add(2)) * mins as f32;
+        }
+    });
+    hsum(acc) - corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_q6_k_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (m4, m2) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(3));
+    q8k_blocks!(row, act, k_quants::Q6K_BYTES, |w, a| {
+        // SAFETY: w points at a 210-byte Q6_K block, a at a 292-byte Q8K block.
+        unsafe {
+            let d = f32_at(a) * f16_at(w.add(208));
+            let sc: [i16; 16] = std::array::from_fn(|g| i16::from(*w.add(192 + g) as i8));
+            let bs = bsums(a);
+            let offs: i32 = (0..16).map(|g| i32::from(sc[g]) * bs[g]).sum();
+            let mut sumi = _mm256_setzero_si256();
+            for h in 0..2 {
+                let b1 = load32(w.add(64 * h));
+                let b2 = load32(w.add(64 * h + 32));
+                let hb = load32(w.add(128 + 32 * h));
+                let high = |shift: i32| {
+                    let v = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), m2);
+                    _mm256_slli_epi16::<4>(v)
+                };
+                let q = [
+                    _mm256_or_si256(_mm256_and_si256(b1, m4), high(0)),
+                    _mm256_or_si256(_mm256_and_si256(b2, m4), high(2)),
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b1), m4), high(4)),
+                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b2), m4), high(6)),
+                ];
+                for (k, &qk) in q.iter().enumerate() {
+                    let y = load32(a.add(4 + 128 * h + 32 * k));
+                    let g = 8 * h + 2 * k;
+                    sumi = _mm256_add_epi32(sumi, madd_us8_scaled(qk, y, sc[g], sc[g + 1]));
+                }
+            }
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            corr += d * 32.0 * offs as f32;
+        }
+    });
+    hsum(acc) - corr
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_iq4_xs_avx2(row: &[u8], act: &[u8]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let table = iq4_table();
+    q8k_blocks!(row, act, iq4::XS_BYTES, |w, a| {
+        // SAFETY: w points at a 136-byte IQ4_XS block, a at a 292-byte Q8K block.
+        unsafe {
+            let block = std::slice::from_raw_parts(w, iq4::XS_BYTES);
+            let mut sumi = _mm256_setzero_si256();
+            for ib in 0..8 {
+                let v = _mm256_shuffle_epi8(table, nibbles(w.add(8 + 16 * ib)));
+                let y = load32(a.add(4 + 32 * ib));
+                let p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(y, v));
+                let ls = iq4::xs_scale(block, ib) as i16;
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, _mm256_set1_epi16(ls)));
+            }
+            let d = f32_at(a) * f16_at(w);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        }
+    });
     hsum(acc)
 }

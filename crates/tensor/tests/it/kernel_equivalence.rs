@@ -2,17 +2,21 @@
 //! rows of every `DType`, and the scalar kernels agree with dequantize-then-dot in f64.
 
 use tensor::cpu::{self, scalar};
+use tensor::quant::activation::{self, ActFormat};
 use tensor::quant::{dequantize, quantize};
 use tensor::DType;
 
 /// A tiny deterministic generator (xorshift64*), so failures reproduce.
 struct Rng(u64);
 impl Rng {
-    fn next_f32(&mut self) -> f32 {
+    fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
-        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn next_f32(&mut self) -> f32 {
+        let bits = self.next_u64() >> 40;
         bits as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     }
 }
@@ -29,67 +33,134 @@ fn rows(rng: &mut Rng, len: usize) -> Vec<Vec<f32>> {
         (0..len)
             .map(|i| if i % 2 == 0 { 1e-3 } else { -65000.0 })
             .collect(),
+        (0..len).map(|i| (i % 7) as f32 - 3.0).collect(),
     ]
 }
 
-fn reference_dot(dtype: DType, bytes: &[u8], x: &[f32]) -> f64 {
-    let mut w = vec![0.0; x.len()];
+/// Random bytes with every f16 field finite: exercises every code and scale bit pattern.
+fn random_blocks(rng: &mut Rng, dtype: DType, len: usize) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..dtype.row_bytes(len).unwrap())
+        .map(|_| rng.next_u64() as u8)
+        .collect();
+    let f16_fields: &[usize] = match dtype {
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Iq4Nl | DType::Iq4Xs => &[0],
+        DType::Q4_1 | DType::Q5_1 | DType::Q4K | DType::Q5K => &[0, 2],
+        DType::Q2K => &[80, 82],
+        DType::Q3K => &[108],
+        DType::Q6K => &[208],
+        _ => &[],
+    };
+    for block in bytes.chunks_exact_mut(dtype.block_bytes()) {
+        for &at in f16_fields {
+            let v = half::f16::from_f32(rng.next_f32() * 0.05);
+            block[at..at + 2].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    bytes
+}
+
+fn dequantized(dtype: DType, bytes: &[u8], len: usize) -> Vec<f32> {
+    let mut w = vec![0.0; len];
     dequantize(dtype, bytes, &mut w);
-    w.iter().zip(x).map(|(&a, &b)| a as f64 * b as f64).sum()
+    w
+}
+
+/// Σ w·x in f64 and Σ |w·x| (the scale errors are measured against).
+fn reference(w: &[f32], x: &[f32]) -> (f64, f64) {
+    let want = w.iter().zip(x).map(|(&a, &b)| a as f64 * b as f64).sum();
+    let scale = w
+        .iter()
+        .zip(x)
+        .map(|(&a, &b)| (a as f64 * b as f64).abs())
+        .sum::<f64>();
+    (want, scale + 1e-30)
+}
+
+fn check_quantized(dtype: DType, bytes: &[u8], x: &[f32]) {
+    let len = x.len();
+    let format = ActFormat::for_weights(dtype).unwrap();
+    let mut act = vec![0u8; format.row_bytes(len)];
+    format.quantize(x, &mut act);
+    let mut xq = vec![0.0f32; len];
+    activation::dequantize(format, &act, &mut xq);
+    let (want, scale) = reference(&dequantized(dtype, bytes, len), &xq);
+    let scalar = (scalar::KERNELS.dot_quant(dtype).unwrap())(bytes, &act) as f64;
+    assert!(
+        (scalar - want).abs() / scale < 1e-5,
+        "scalar {dtype} len {len}: got {scalar}, want {want}"
+    );
+    for set in cpu::available() {
+        let got = (set.dot_quant(dtype).unwrap())(bytes, &act) as f64;
+        // f32 accumulation over `len` terms: relative to Σ|w·x|, 1e-5 is ~100 ulp.
+        let err = (got - want).abs() / scale;
+        assert!(
+            err < 1e-5,
+            "{} {dtype} len {len}: got {got}, want {want}, rel err {err}",
+            set.name
+        );
+    }
 }
 
 #[test]
-fn every_kernel_set_matches_scalar() {
+fn every_kernel_set_matches_scalar_on_quantized_rows() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let sets = cpu::available();
     println!(
         "kernel sets on this CPU: {:?}",
-        sets.iter().map(|k| k.name).collect::<Vec<_>>()
+        cpu::available().iter().map(|k| k.name).collect::<Vec<_>>()
     );
-    for dtype in DType::ALL {
-        for len in [32, 64, 96, 256, 4096] {
+    for dtype in DType::QUANTIZED {
+        for len in [256, 512, 4096] {
             for w in rows(&mut rng, len) {
-                let bytes = quantize(dtype, &w);
                 let x: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
-                let want = reference_dot(dtype, &bytes, &x);
-                let scale: f64 = {
-                    let mut wd = vec![0.0; len];
-                    dequantize(dtype, &bytes, &mut wd);
-                    wd.iter()
-                        .zip(&x)
-                        .map(|(a, b)| (a * b).abs() as f64)
-                        .sum::<f64>()
-                        + 1e-30
-                };
-                for set in &sets {
-                    let got = (set.dot(dtype))(&bytes, &x) as f64;
-                    // f32 accumulation over `len` terms: relative to Σ|w·x|, 1e-5 is ~100 ulp.
-                    let err = (got - want).abs() / scale;
-                    assert!(
-                        err < 1e-5,
-                        "{} {dtype} len {len}: got {got}, want {want}, rel err {err}",
-                        set.name
-                    );
-                }
-                let scalar = (scalar::KERNELS.dot(dtype))(&bytes, &x) as f64;
-                assert!((scalar - want).abs() / scale < 1e-5);
+                check_quantized(dtype, &quantize(dtype, &w), &x);
+            }
+            for _ in 0..20 {
+                let bytes = random_blocks(&mut rng, dtype, len);
+                let x: Vec<f32> = (0..len).map(|_| rng.next_f32() * 4.0).collect();
+                check_quantized(dtype, &bytes, &x);
             }
         }
     }
 }
 
 #[test]
-fn odd_lengths_of_plain_floats() {
-    let mut rng = Rng(7);
+fn short_rows_of_32_value_blocks() {
+    let mut rng = Rng(11);
+    for dtype in [
+        DType::Q4_0,
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q8_0,
+        DType::Iq4Nl,
+    ] {
+        for len in [32, 64, 96] {
+            for _ in 0..20 {
+                let bytes = random_blocks(&mut rng, dtype, len);
+                let x: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
+                check_quantized(dtype, &bytes, &x);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_kernel_set_matches_scalar_on_float_rows() {
+    let mut rng = Rng(0x1234_5678);
     for dtype in [DType::F32, DType::F16, DType::Bf16] {
-        for len in [1, 3, 7, 8, 15, 17, 33] {
-            let w: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
-            let x: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
-            let bytes = quantize(dtype, &w);
-            let want = reference_dot(dtype, &bytes, &x);
-            for set in cpu::available() {
-                let got = (set.dot(dtype))(&bytes, &x) as f64;
-                assert!((got - want).abs() < 1e-5, "{} {dtype} len {len}", set.name);
+        for len in [1, 3, 7, 8, 15, 17, 33, 256, 4096] {
+            for w in rows(&mut rng, len.max(2))
+                .into_iter()
+                .map(|r| r[..len].to_vec())
+            {
+                let bytes = quantize(dtype, &w);
+                let x: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
+                let (want, scale) = reference(&dequantized(dtype, &bytes, len), &x);
+                for set in cpu::available() {
+                    let got = (set.dot_float(dtype).unwrap())(&bytes, &x) as f64;
+                    let err = (got - want).abs() / scale;
+                    assert!(err < 1e-5, "{} {dtype} len {len}: rel err {err}", set.name);
+                }
             }
         }
     }

@@ -11,6 +11,6 @@ pub mod sampler;
 
 pub use error::{Error, Result};
 pub use generate::{generate, prompt_logits, GenerateOptions, GenerationStats, StopReason};
-pub use loaded_model::LoadedModel;
+pub use loaded_model::{LoadedModel, ModelFormat};
 pub use models::{LoadOptions, Model, ModelConfig};
 pub use sampler::{Sampler, SamplingParams};

@@ -57,6 +57,13 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A Hugging Face checkpoint folder or one of its files is unusable.
+    Checkpoint {
+        /// The file or folder.
+        path: String,
+        /// What is wrong, naming the field or tensor.
+        reason: String,
+    },
     /// Writing the output failed.
     Write {
         /// What was being written, e.g. `header` or `data of tensor 'output.weight'`.
@@ -108,6 +115,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid GGUF file: {what} at byte {offset}: {reason}")
             }
             Error::Metadata { key, reason } => write!(f, "GGUF metadata key '{key}': {reason}"),
+            Error::Checkpoint { path, reason } => write!(f, "'{path}': {reason}"),
             Error::Write { what, source } => write!(f, "cannot write GGUF {what}: {source}"),
             Error::InvalidInput { what, reason } => write!(f, "cannot write GGUF {what}: {reason}"),
             Error::TensorSize { name, ggml_type, dims, expected, actual } => write!(

@@ -7,9 +7,11 @@
 mod error;
 pub mod gguf;
 pub mod gguf_write;
+pub mod hf_checkpoint;
 mod model_bytes;
 
 pub use error::{Error, Result};
 pub use gguf::{GgmlType, GgufFile, MetadataArray, MetadataValue, TensorInfo};
 pub use gguf_write::{GgufWriter, TensorDataWriter};
+pub use hf_checkpoint::{HfCheckpoint, SafeDtype, SafeTensorInfo};
 pub use model_bytes::ModelBytes;

@@ -53,6 +53,8 @@ pub enum Error {
         /// Vocabulary size.
         vocab_size: usize,
     },
+    /// A checkpoint cannot be converted.
+    Convert(String),
     /// A block table names a block the store does not have.
     BadBlock {
         /// The block id.
@@ -76,7 +78,7 @@ impl fmt::Display for Error {
         match self {
             Error::Format(e) => write!(f, "{e}"),
             Error::UnsupportedArchitecture(a) => {
-                write!(f, "unsupported architecture '{a}' (supported: llama)")
+                write!(f, "unsupported architecture '{a}' (supported: llama, mistral, mixtral, qwen3, qwen3moe, llama4)")
             }
             Error::Config { key, reason } => write!(f, "hyperparameter '{key}': {reason}"),
             Error::MissingTensor(name) => write!(f, "tensor '{name}' is missing"),
@@ -101,6 +103,7 @@ impl fmt::Display for Error {
                     "token id {id} is out of range (vocabulary has {vocab_size} tokens)"
                 )
             }
+            Error::Convert(why) => write!(f, "cannot convert: {why}"),
             Error::BadBlock { block, n_blocks } => {
                 write!(
                     f,

@@ -7,7 +7,9 @@ use std::ops::Range;
 use tensor::cpu::KernelSet;
 use tensor::{ops, Tensor};
 
+use crate::config::{MoeConfig, MoeGating};
 use crate::kv_store::{KvStore, SeqBatch};
+use crate::weights::{optional, require, WeightSource};
 use crate::{Error, Logits, ModelConfig, Result};
 
 /// Where each token of a batch sits: its position in its sequence, its KV slot, and which
@@ -182,4 +184,327 @@ pub(crate) fn head(
     let mut out = vec![0.0f32; rows.len() * config.vocab_size];
     matmul(kernels, threads, output, &normed, rows.len(), &mut out);
     out
+}
+
+/// RMSNorm of each `head_dim`-wide head of `x` in place, with a learned `[head_dim]` weight or
+/// none (Qwen3's q/k norm; Llama 4's weightless QK-norm).
+pub(crate) fn rms_norm_heads(x: &mut [f32], head_dim: usize, weight: Option<&[f32]>, eps: f32) {
+    for head in x.chunks_exact_mut(head_dim) {
+        let mean_sq = head.iter().map(|v| v * v).sum::<f32>() / head_dim as f32;
+        let scale = 1.0 / (mean_sq + eps).sqrt();
+        match weight {
+            Some(w) => head
+                .iter_mut()
+                .zip(w)
+                .for_each(|(v, &g)| *v = *v * scale * g),
+            None => head.iter_mut().for_each(|v| *v *= scale),
+        }
+    }
+}
+
+/// A SwiGLU feed-forward: down · (silu(gate · x) ⊙ (up · x)).
+pub(crate) struct SwiGlu {
+    gate: Tensor, // [ff, hidden_size]
+    up: Tensor,   // [ff, hidden_size]
+    down: Tensor, // [hidden_size, ff]
+}
+
+impl SwiGlu {
+    /// Loads `blk.{layer}.ffn_{gate,up,down}{suffix}.weight` of width `ff`.
+    pub(crate) fn load(
+        weights: &dyn WeightSource,
+        layer: usize,
+        suffix: &str,
+        hidden: usize,
+        ff: usize,
+    ) -> Result<Self> {
+        let name = |t: &str| format!("blk.{layer}.ffn_{t}{suffix}.weight");
+        Ok(Self {
+            gate: require(weights, &name("gate"), &[ff, hidden])?,
+            up: require(weights, &name("up"), &[ff, hidden])?,
+            down: require(weights, &name("down"), &[hidden, ff])?,
+        })
+    }
+
+    /// One expert `e` of stacked `[n_experts, ...]` tensors.
+    fn from_stack(gate: &Tensor, up: &Tensor, down: &Tensor, e: usize) -> Self {
+        Self {
+            gate: gate.outer_slice(e),
+            up: up.outer_slice(e),
+            down: down.outer_slice(e),
+        }
+    }
+
+    /// `out = down · (silu(gate · x) ⊙ (up · x))` for `n` rows of `x`.
+    pub(crate) fn forward(
+        &self,
+        kernels: &KernelSet,
+        threads: usize,
+        x: &[f32],
+        n: usize,
+        out: &mut [f32],
+    ) {
+        let ff = self.gate.rows();
+        let mut gate = vec![0.0f32; n * ff];
+        let mut up = vec![0.0f32; n * ff];
+        matmul(kernels, threads, &self.gate, x, n, &mut gate);
+        matmul(kernels, threads, &self.up, x, n, &mut up);
+        ops::silu_mul(&mut gate, &up);
+        matmul(kernels, threads, &self.down, &gate, n, out);
+    }
+}
+
+/// A mixture-of-experts feed-forward: a router picks `n_used` experts per token; each expert
+/// runs only on the tokens routed to it (grouped, so prefill runs one matrix product per
+/// expert); an optional shared expert runs on every token.
+pub(crate) struct Moe {
+    router: Tensor, // [n_experts, hidden_size]
+    experts: Vec<SwiGlu>,
+    shared: Option<SwiGlu>,
+    gating: MoeGating,
+    n_used: usize,
+}
+
+impl Moe {
+    /// Loads layer `layer`'s router, stacked experts and shared expert.
+    pub(crate) fn load(
+        weights: &dyn WeightSource,
+        layer: usize,
+        config: &ModelConfig,
+        moe: &MoeConfig,
+    ) -> Result<Self> {
+        let (h, ff, e) = (
+            config.hidden_size,
+            moe.expert_intermediate_size,
+            moe.n_experts,
+        );
+        let name = |t: &str| format!("blk.{layer}.ffn_{t}.weight");
+        let gate = require(weights, &name("gate_exps"), &[e, ff, h])?;
+        let up = require(weights, &name("up_exps"), &[e, ff, h])?;
+        let down = require(weights, &name("down_exps"), &[e, h, ff])?;
+        Ok(Self {
+            router: require(weights, &name("gate_inp"), &[e, h])?,
+            experts: (0..e)
+                .map(|i| SwiGlu::from_stack(&gate, &up, &down, i))
+                .collect(),
+            shared: if moe.shared_expert {
+                Some(SwiGlu::load(weights, layer, "_shexp", h, ff)?)
+            } else {
+                None
+            },
+            gating: moe.gating,
+            n_used: moe.n_experts_used,
+        })
+    }
+
+    /// The MoE output for `n` rows of `x` (`[n, hidden_size]`) into `out`.
+    pub(crate) fn forward(
+        &self,
+        kernels: &KernelSet,
+        threads: usize,
+        x: &[f32],
+        n: usize,
+        out: &mut [f32],
+    ) {
+        let h = self.router.cols();
+        let n_exp = self.experts.len();
+        let mut logits = vec![0.0f32; n * n_exp];
+        matmul(kernels, threads, &self.router, x, n, &mut logits);
+        // Per expert: the tokens routed to it and their weights.
+        let mut routed: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n_exp];
+        for t in 0..n {
+            let row = &logits[t * n_exp..(t + 1) * n_exp];
+            for (e, w) in self.route(row) {
+                routed[e].push((t, w));
+            }
+        }
+        match &self.shared {
+            Some(shared) => shared.forward(kernels, threads, x, n, out),
+            None => out.fill(0.0),
+        }
+        let input_weighted = self.gating == MoeGating::TopKSigmoidInput;
+        for (expert, tokens) in self.experts.iter().zip(&routed) {
+            if tokens.is_empty() {
+                continue;
+            }
+            let m = tokens.len();
+            let mut xs = Vec::with_capacity(m * h);
+            for &(t, w) in tokens {
+                let row = &x[t * h..(t + 1) * h];
+                if input_weighted {
+                    xs.extend(row.iter().map(|v| v * w));
+                } else {
+                    xs.extend_from_slice(row);
+                }
+            }
+            let mut ys = vec![0.0f32; m * h];
+            expert.forward(kernels, threads, &xs, m, &mut ys);
+            for (i, &(t, w)) in tokens.iter().enumerate() {
+                let scale = if input_weighted { 1.0 } else { w };
+                let y = &ys[i * h..(i + 1) * h];
+                out[t * h..(t + 1) * h]
+                    .iter_mut()
+                    .zip(y)
+                    .for_each(|(o, &v)| *o += scale * v);
+            }
+        }
+    }
+
+    /// The experts one token uses and their weights, from its router logits.
+    fn route(&self, logits: &[f32]) -> Vec<(usize, f32)> {
+        // Top-k by logit, ties to the lower expert index (softmax is monotonic, so the same set).
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+        order.truncate(self.n_used);
+        match self.gating {
+            MoeGating::TopKSigmoidInput => order
+                .into_iter()
+                .map(|e| (e, 1.0 / (1.0 + (-logits[e]).exp())))
+                .collect(),
+            MoeGating::SoftmaxTopK { renormalize } => {
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+                let mut picked: Vec<(usize, f32)> = order
+                    .into_iter()
+                    .map(|e| (e, (logits[e] - max).exp() / total))
+                    .collect();
+                if renormalize {
+                    let sum: f32 = picked.iter().map(|p| p.1).sum();
+                    picked.iter_mut().for_each(|p| p.1 /= sum);
+                }
+                picked
+            }
+        }
+    }
+}
+
+/// A layer's feed-forward block.
+pub(crate) enum FeedForward {
+    /// One SwiGLU MLP.
+    Dense(SwiGlu),
+    /// Routed experts.
+    Moe(Moe),
+}
+
+impl FeedForward {
+    /// Loads layer `layer`'s block: MoE when the config says so, else dense of `dense_ff`.
+    pub(crate) fn load(
+        weights: &dyn WeightSource,
+        layer: usize,
+        config: &ModelConfig,
+    ) -> Result<Self> {
+        match &config.moe {
+            Some(moe) if moe.moe_layers[layer] => {
+                Ok(FeedForward::Moe(Moe::load(weights, layer, config, moe)?))
+            }
+            _ => Ok(FeedForward::Dense(SwiGlu::load(
+                weights,
+                layer,
+                "",
+                config.hidden_size,
+                config.intermediate_size,
+            )?)),
+        }
+    }
+
+    /// The block's output for `n` rows of `x` into `out`.
+    pub(crate) fn forward(
+        &self,
+        kernels: &KernelSet,
+        threads: usize,
+        x: &[f32],
+        n: usize,
+        out: &mut [f32],
+    ) {
+        match self {
+            FeedForward::Dense(mlp) => mlp.forward(kernels, threads, x, n, out),
+            FeedForward::Moe(moe) => moe.forward(kernels, threads, x, n, out),
+        }
+    }
+}
+
+/// RoPE inverse frequencies for `config`, including GGUF `rope_freqs.weight` divisors.
+pub(crate) fn rope_inv_freq(config: &ModelConfig, weights: &dyn WeightSource) -> Result<Vec<f32>> {
+    let divisors =
+        optional(weights, "rope_freqs.weight", &[config.rope_dim / 2])?.map(|t| t.to_f32_vec());
+    Ok(config.rope_inv_freq(divisors.as_deref()))
+}
+
+/// The attention weights of one layer; shapes `[out, in]`.
+pub(crate) struct AttentionWeights {
+    pub(crate) norm: Vec<f32>, // [hidden_size]
+    pub(crate) q: Tensor,      // [n_heads · head_dim, hidden_size]
+    pub(crate) k: Tensor,      // [n_kv_heads · head_dim, hidden_size]
+    pub(crate) v: Tensor,      // [n_kv_heads · head_dim, hidden_size]
+    pub(crate) out: Tensor,    // [hidden_size, n_heads · head_dim]
+}
+
+impl AttentionWeights {
+    /// Loads `blk.{layer}.attn_{norm,q,k,v,output}.weight`.
+    pub(crate) fn load(
+        weights: &dyn WeightSource,
+        layer: usize,
+        config: &ModelConfig,
+    ) -> Result<Self> {
+        let h = config.hidden_size;
+        let (q_dim, kv_dim) = (config.n_heads * config.head_dim, config.kv_dim());
+        let name = |t: &str| format!("blk.{layer}.{t}.weight");
+        Ok(Self {
+            norm: require(weights, &name("attn_norm"), &[h])?.to_f32_vec(),
+            q: require(weights, &name("attn_q"), &[q_dim, h])?,
+            k: require(weights, &name("attn_k"), &[kv_dim, h])?,
+            v: require(weights, &name("attn_v"), &[kv_dim, h])?,
+            out: require(weights, &name("attn_output"), &[h, q_dim])?,
+        })
+    }
+
+    /// Q, K and V of `n` normalised rows.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn project(
+        &self,
+        kernels: &KernelSet,
+        threads: usize,
+        normed: &[f32],
+        n: usize,
+        q: &mut [f32],
+        k: &mut [f32],
+        v: &mut [f32],
+    ) {
+        matmul(kernels, threads, &self.q, normed, n, q);
+        matmul(kernels, threads, &self.k, normed, n, k);
+        matmul(kernels, threads, &self.v, normed, n, v);
+    }
+}
+
+/// Scratch buffers of one forward pass over `n` tokens.
+pub(crate) struct Activations {
+    /// `[n, hidden_size]` normalised input of a block.
+    pub(crate) normed: Vec<f32>,
+    /// `[n, n_heads · head_dim]` queries.
+    pub(crate) q: Vec<f32>,
+    /// `[n, kv_dim]` keys.
+    pub(crate) k: Vec<f32>,
+    /// `[n, kv_dim]` values.
+    pub(crate) v: Vec<f32>,
+    /// `[n, n_heads · head_dim]` attention output before the projection.
+    pub(crate) attn: Vec<f32>,
+    /// `[n, hidden_size]` output of a block, added to the residual stream.
+    pub(crate) proj: Vec<f32>,
+    /// Attention scores of one query.
+    pub(crate) scores: Vec<f32>,
+}
+
+impl Activations {
+    pub(crate) fn new(config: &ModelConfig, n: usize) -> Self {
+        let q_dim = config.n_heads * config.head_dim;
+        Self {
+            normed: vec![0.0; n * config.hidden_size],
+            q: vec![0.0; n * q_dim],
+            k: vec![0.0; n * config.kv_dim()],
+            v: vec![0.0; n * config.kv_dim()],
+            attn: vec![0.0; n * q_dim],
+            proj: vec![0.0; n * config.hidden_size],
+            scores: Vec::new(),
+        }
+    }
 }

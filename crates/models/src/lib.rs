@@ -5,18 +5,20 @@
 #![forbid(unsafe_code)]
 
 mod config;
+pub mod convert;
 mod error;
 mod kv_store;
 mod layers;
 pub mod llama;
+pub mod llama4;
 pub mod weights;
 
-pub use config::ModelConfig;
+pub use config::{Llama3RopeScaling, Llama4Attention, ModelConfig, MoeConfig, MoeGating, QkNorm};
 pub use error::{Error, Result};
 pub use kv_store::{KvStore, SeqBatch, SequenceKv};
-pub use weights::{GgufWeights, WeightSource};
+pub use weights::{GgufWeights, HfWeights, WeightSource};
 
-use formats::GgufFile;
+use formats::{GgufFile, HfCheckpoint};
 use tensor::cpu::KernelSet;
 use tensor::ByteSource;
 
@@ -67,9 +69,24 @@ pub trait Model: Send + Sync {
 /// Loads the model a GGUF file describes; `source` holds the bytes `gguf` was parsed from.
 pub fn load(gguf: &GgufFile, source: ByteSource, opts: &LoadOptions) -> Result<Box<dyn Model>> {
     let config = ModelConfig::from_gguf(gguf)?;
-    let weights = GgufWeights::new(gguf, source);
+    build(config, &GgufWeights::new(gguf, source), opts)
+}
+
+/// Loads the model of a Hugging Face checkpoint folder.
+pub fn load_hf(checkpoint: &HfCheckpoint, opts: &LoadOptions) -> Result<Box<dyn Model>> {
+    let config = ModelConfig::from_hf(&checkpoint.config)?;
+    build(config.clone(), &HfWeights::new(checkpoint, &config), opts)
+}
+
+/// The one place that maps an architecture to its forward pass.
+pub fn build(
+    config: ModelConfig,
+    weights: &dyn WeightSource,
+    opts: &LoadOptions,
+) -> Result<Box<dyn Model>> {
     match config.architecture.as_str() {
-        "llama" => Ok(Box::new(llama::Llama::load(config, &weights, opts)?)),
+        "llama" | "qwen3" | "qwen3moe" => Ok(Box::new(llama::Llama::load(config, weights, opts)?)),
+        "llama4" => Ok(Box::new(llama4::Llama4::load(config, weights, opts)?)),
         other => Err(Error::UnsupportedArchitecture(other.to_string())),
     }
 }

@@ -1,34 +1,35 @@
-//! The Llama dense decoder (Llama 1/2/3 and models built like them), as in Meta's
-//! `llama/model.py` and llama.cpp's `src/models/llama.cpp`; paper: Touvron et al. 2023,
-//! "LLaMA: Open and Efficient Foundation Language Models" (arXiv:2302.13971).
+//! The Llama decoder family: Llama 1/2/3 (dense), Mistral and Mixtral (sliding window, softmax
+//! top-k experts), Qwen3 and Qwen3-MoE (per-head q/k RMSNorm before RoPE), as in Meta's
+//! `llama/model.py`, Hugging Face's `modeling_{llama,mixtral,qwen3,qwen3_moe}.py` and
+//! llama.cpp's `src/models/llama.cpp`; paper: Touvron et al. 2023, "LLaMA: Open and Efficient
+//! Foundation Language Models" (arXiv:2302.13971). The variants differ only by config flags.
 //!
-//! x = embed(tokens); per layer: x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with
-//! n = rmsnorm(x), then x += Wdown·(silu(Wgate·m) ⊙ Wup·m) with m = rmsnorm(x);
-//! logits = Wout·rmsnorm(x). Attention is causal and grouped-query (n_heads / n_kv_heads query
-//! heads share a KV head). Reads top to bottom: config, weights, forward.
+//! x = embed(tokens); per layer: x += Wo·attn(rope(norm_q(Wq·n)), rope(norm_k(Wk·n)), Wv·n)
+//! with n = rmsnorm(x), then x += ffn(rmsnorm(x)) where ffn is SwiGLU or a mixture of SwiGLU
+//! experts; logits = Wout·rmsnorm(x). Attention is causal (optionally windowed) and
+//! grouped-query. Reads top to bottom: weights, load, forward.
 
 use tensor::cpu::KernelSet;
 use tensor::{ops, Tensor};
 
+use crate::config::QkNorm;
 use crate::kv_store::{KvStore, SeqBatch};
-use crate::layers::{self, AttentionShape, BatchLayout};
+use crate::layers::{
+    self, Activations, AttentionShape, AttentionWeights, BatchLayout, FeedForward,
+};
 use crate::weights::{optional, require, require_vector, WeightSource};
 use crate::{LoadOptions, Model, ModelConfig, Result};
 
-/// Weights of one decoder layer; shapes `[out, in]`.
+/// Weights of one decoder layer.
 struct Layer {
-    attn_norm: Vec<f32>, // [hidden_size]
-    attn_q: Tensor,      // [n_heads · head_dim, hidden_size]
-    attn_k: Tensor,      // [n_kv_heads · head_dim, hidden_size]
-    attn_v: Tensor,      // [n_kv_heads · head_dim, hidden_size]
-    attn_out: Tensor,    // [hidden_size, n_heads · head_dim]
-    ffn_norm: Vec<f32>,  // [hidden_size]
-    ffn_gate: Tensor,    // [intermediate_size, hidden_size]
-    ffn_up: Tensor,      // [intermediate_size, hidden_size]
-    ffn_down: Tensor,    // [hidden_size, intermediate_size]
+    attn: AttentionWeights,   // norm, q, k, v, output projections
+    q_norm: Option<Vec<f32>>, // [head_dim] (Qwen3)
+    k_norm: Option<Vec<f32>>, // [head_dim] (Qwen3)
+    ffn_norm: Vec<f32>,       // [hidden_size]
+    ffn: FeedForward,         // dense SwiGLU or experts
 }
 
-/// A loaded Llama model.
+/// A loaded Llama-family model.
 pub struct Llama {
     config: ModelConfig,
     token_embd: Tensor, // [vocab_size, hidden_size]
@@ -49,26 +50,26 @@ impl Llama {
         opts: &LoadOptions,
     ) -> Result<Self> {
         config.validate()?;
-        let (h, v, ff) = (
-            config.hidden_size,
-            config.vocab_size,
-            config.intermediate_size,
-        );
-        let (q_dim, kv_dim) = (config.n_heads * config.head_dim, config.kv_dim());
+        let (h, v, hd) = (config.hidden_size, config.vocab_size, config.head_dim);
         let token_embd = require(weights, "token_embd.weight", &[v, h])?;
         let layers = (0..config.n_layers)
             .map(|i| {
                 let name = |t: &str| format!("blk.{i}.{t}.weight");
+                let qk = config.qk_norm == QkNorm::WeightedBeforeRope;
                 Ok(Layer {
-                    attn_norm: require_vector(weights, &name("attn_norm"), h)?,
-                    attn_q: require(weights, &name("attn_q"), &[q_dim, h])?,
-                    attn_k: require(weights, &name("attn_k"), &[kv_dim, h])?,
-                    attn_v: require(weights, &name("attn_v"), &[kv_dim, h])?,
-                    attn_out: require(weights, &name("attn_output"), &[h, q_dim])?,
+                    attn: AttentionWeights::load(weights, i, &config)?,
+                    q_norm: if qk {
+                        Some(require_vector(weights, &name("attn_q_norm"), hd)?)
+                    } else {
+                        None
+                    },
+                    k_norm: if qk {
+                        Some(require_vector(weights, &name("attn_k_norm"), hd)?)
+                    } else {
+                        None
+                    },
                     ffn_norm: require_vector(weights, &name("ffn_norm"), h)?,
-                    ffn_gate: require(weights, &name("ffn_gate"), &[ff, h])?,
-                    ffn_up: require(weights, &name("ffn_up"), &[ff, h])?,
-                    ffn_down: require(weights, &name("ffn_down"), &[h, ff])?,
+                    ffn: FeedForward::load(weights, i, &config)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -81,15 +82,11 @@ impl Llama {
             layers,
             output_norm: require_vector(weights, "output_norm.weight", h)?,
             output,
-            rope_inv_freq: config.rope_inv_freq(),
+            rope_inv_freq: layers::rope_inv_freq(&config, weights)?,
             kernels: opts.kernels,
             threads: opts.threads.max(1),
             config,
         })
-    }
-
-    fn matmul(&self, w: &Tensor, x: &[f32], n: usize, out: &mut [f32]) {
-        layers::matmul(self.kernels, self.threads, w, x, n, out);
     }
 }
 
@@ -105,7 +102,7 @@ impl Model for Llama {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let (h, hd) = (c.hidden_size, c.head_dim);
+        let hd = c.head_dim;
         let (q_dim, kv_dim) = (c.n_heads * hd, c.kv_dim());
         let shape = AttentionShape {
             n_heads: c.n_heads,
@@ -113,53 +110,57 @@ impl Model for Llama {
             head_dim: hd,
             scale: 1.0 / (hd as f32).sqrt(),
         };
+        let (kernels, threads) = (self.kernels, self.threads);
 
         // x: [n, hidden_size], the residual stream of every token of every sequence.
         let mut x = layers::embed(&self.token_embd, &b.tokens);
-        let mut normed = vec![0.0f32; n * h];
-        let mut q = vec![0.0f32; n * q_dim];
-        let mut k = vec![0.0f32; n * kv_dim];
-        let mut v = vec![0.0f32; n * kv_dim];
-        let mut attn = vec![0.0f32; n * q_dim];
-        let mut proj = vec![0.0f32; n * h];
-        let mut gate = vec![0.0f32; n * c.intermediate_size];
-        let mut up = vec![0.0f32; n * c.intermediate_size];
-        let mut scores = Vec::new();
+        let mut a = Activations::new(c, n);
 
         for (il, layer) in self.layers.iter().enumerate() {
             // Attention block: every token's K and V are stored before any token attends, so
             // a token sees the earlier tokens of its own chunk through the cache.
-            ops::rms_norm(&x, &layer.attn_norm, c.rms_norm_eps, &mut normed);
-            self.matmul(&layer.attn_q, &normed, n, &mut q);
-            self.matmul(&layer.attn_k, &normed, n, &mut k);
-            self.matmul(&layer.attn_v, &normed, n, &mut v);
+            ops::rms_norm(&x, &layer.attn.norm, c.rms_norm_eps, &mut a.normed);
+            layer
+                .attn
+                .project(kernels, threads, &a.normed, n, &mut a.q, &mut a.k, &mut a.v);
+            if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
+                layers::rms_norm_heads(&mut a.q, hd, Some(qn), c.rms_norm_eps);
+                layers::rms_norm_heads(&mut a.k, hd, Some(kn), c.rms_norm_eps);
+            }
             for t in 0..n {
-                let (qt, kt) = (&mut q[t * q_dim..][..q_dim], &mut k[t * kv_dim..][..kv_dim]);
+                let (qt, kt) = (
+                    &mut a.q[t * q_dim..][..q_dim],
+                    &mut a.k[t * kv_dim..][..kv_dim],
+                );
                 ops::rope(qt, hd, b.positions[t], &self.rope_inv_freq, c.rope_style);
                 ops::rope(kt, hd, b.positions[t], &self.rope_inv_freq, c.rope_style);
-                kv.write(il, b.slots[t], kt, &v[t * kv_dim..][..kv_dim]);
+                kv.write(il, b.slots[t], kt, &a.v[t * kv_dim..][..kv_dim]);
             }
             for t in 0..n {
                 let table = batch[b.seq_of[t]].block_table;
-                let keys = 0..b.positions[t] + 1; // causal
-                let (qt, out) = (&q[t * q_dim..][..q_dim], &mut attn[t * q_dim..][..q_dim]);
-                layers::attend(shape, qt, kv, il, table, keys, &mut scores, out);
+                let pos = b.positions[t];
+                // Causal, or the last `sliding_window` positions (Mistral / Mixtral).
+                let first = c.sliding_window.map_or(0, |w| (pos + 1).saturating_sub(w));
+                let (qt, out) = (
+                    &a.q[t * q_dim..][..q_dim],
+                    &mut a.attn[t * q_dim..][..q_dim],
+                );
+                layers::attend(shape, qt, kv, il, table, first..pos + 1, &mut a.scores, out);
             }
-            self.matmul(&layer.attn_out, &attn, n, &mut proj);
-            ops::add_assign(&mut x, &proj);
+            layers::matmul(kernels, threads, &layer.attn.out, &a.attn, n, &mut a.proj);
+            ops::add_assign(&mut x, &a.proj);
 
-            // Feed-forward block (SwiGLU).
-            ops::rms_norm(&x, &layer.ffn_norm, c.rms_norm_eps, &mut normed);
-            self.matmul(&layer.ffn_gate, &normed, n, &mut gate);
-            self.matmul(&layer.ffn_up, &normed, n, &mut up);
-            ops::silu_mul(&mut gate, &up);
-            self.matmul(&layer.ffn_down, &gate, n, &mut proj);
-            ops::add_assign(&mut x, &proj);
+            // Feed-forward block: SwiGLU or a mixture of SwiGLU experts.
+            ops::rms_norm(&x, &layer.ffn_norm, c.rms_norm_eps, &mut a.normed);
+            layer
+                .ffn
+                .forward(kernels, threads, &a.normed, n, &mut a.proj);
+            ops::add_assign(&mut x, &a.proj);
         }
 
         Ok(layers::head(
-            self.kernels,
-            self.threads,
+            kernels,
+            threads,
             c,
             &x,
             &b.logit_rows,

@@ -1,0 +1,119 @@
+//! `behemoth chat`: a multi-turn conversation in the terminal. Each line read from stdin is a
+//! user message; the whole conversation is rendered through the model's chat template (its own,
+//! else the built-in Llama 4 format for Llama 4 vocabularies, else a plain `User:`/`Assistant:`
+//! format), tokenized with special tokens parsed, and the model's answer is streamed to stdout
+//! until its end-of-turn token. Works with piped stdin; the `> ` prompt appears only on a
+//! terminal. `/exit` or end of input ends the chat.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use engine::{generate, GenerateOptions, StopReason};
+use tokenizer::{ChatMessage, ChatTemplate, StreamDecoder};
+
+use crate::model_arg::ModelArgs;
+use crate::sampling_args::SamplingArgs;
+
+/// Flags of `behemoth chat`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// A system message that opens the conversation.
+    #[arg(long = "system", value_name = "TEXT")]
+    system: Option<String>,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let sampling = args.sampling.params()?;
+    let lm = args.model.load()?;
+    let tok = &lm.tokenizer;
+    let template = ChatTemplate::for_tokenizer(tok).context("cannot use the chat template")?;
+    let bos_text = tok
+        .bos_id()
+        .and_then(|id| tok.token_text(id))
+        .unwrap_or_default()
+        .to_string();
+    if args.sampling.temp > 0.0 {
+        eprintln!("seed: {}", sampling.seed);
+    }
+    let opts = GenerateOptions {
+        max_new_tokens: args.sampling.max_new_tokens(),
+        sampling,
+    };
+
+    let mut messages = Vec::new();
+    if let Some(system) = args.system {
+        messages.push(ChatMessage::new("system", system));
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    let mut lines = std::io::stdin().lock().lines();
+    loop {
+        if interactive && !write_flush(&mut stdout, b"> ") {
+            return Ok(());
+        }
+        let Some(line) = lines.next() else {
+            break;
+        };
+        let line = line.context("cannot read stdin")?;
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if matches!(line.trim(), "/exit" | "/quit") {
+            break;
+        }
+        messages.push(ChatMessage::new("user", line));
+        let prompt = template
+            .render(&messages, true)
+            .context("cannot render the conversation")?;
+        // Templates that write BOS themselves must not get a second one.
+        let mut ids = Vec::new();
+        if tok.add_bos() && (bos_text.is_empty() || !prompt.starts_with(&bos_text)) {
+            ids.extend(tok.bos_id());
+        }
+        ids.extend(tok.encode(&prompt, false, true));
+
+        let mut decoder = StreamDecoder::new();
+        let mut answer = String::new();
+        let mut out_ok = true;
+        let stats = generate(&lm, &ids, &opts, |id| {
+            let text = decoder.push(&tok.token_to_piece(id, false));
+            // The answer starts at its first visible character (SentencePiece models begin
+            // with a word-initial space after "Assistant:").
+            let text = if answer.is_empty() {
+                text.trim_start()
+            } else {
+                &text
+            };
+            answer.push_str(text);
+            // A closed stdout (e.g. `| head`) ends the answer quietly.
+            out_ok = out_ok && write_flush(&mut stdout, text.as_bytes());
+            out_ok
+        })
+        .context("generation failed")?;
+        let rest = decoder.finish();
+        let rest = if answer.is_empty() {
+            rest.trim_start()
+        } else {
+            &rest
+        };
+        answer.push_str(rest);
+        if !(write_flush(&mut stdout, rest.as_bytes()) && write_flush(&mut stdout, b"\n")) {
+            return Ok(());
+        }
+        if stats.stop_reason == StopReason::ContextFull {
+            eprintln!("(the context is full; the conversation ends here)");
+            break;
+        }
+        messages.push(ChatMessage::new("assistant", answer.trim().to_string()));
+    }
+    Ok(())
+}
+
+fn write_flush(out: &mut impl Write, bytes: &[u8]) -> bool {
+    out.write_all(bytes).and_then(|()| out.flush()).is_ok()
+}

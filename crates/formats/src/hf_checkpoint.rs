@@ -109,7 +109,10 @@ impl HfCheckpoint {
             let bytes = ModelBytes::open(&path)?;
             for (tensor, info) in parse_safetensors(&path, bytes.as_bytes(), index)? {
                 if tensors.insert(tensor.clone(), info).is_some() {
-                    return Err(checkpoint_err(&path, format!("tensor '{tensor}' appears in two shards")));
+                    return Err(checkpoint_err(
+                        &path,
+                        format!("tensor '{tensor}' appears in two shards"),
+                    ));
                 }
             }
             shards.push(Arc::new(bytes));
@@ -143,16 +146,23 @@ fn shard_files(dir: &Path) -> Result<Vec<String>> {
     let index_path = dir.join("model.safetensors.index.json");
     if index_path.is_file() {
         let index = read_json(&index_path)?;
-        let map = index.get("weight_map").and_then(Value::as_object).ok_or_else(|| {
-            checkpoint_err(&index_path, "no \"weight_map\" object".into())
-        })?;
+        let map = index
+            .get("weight_map")
+            .and_then(Value::as_object)
+            .ok_or_else(|| checkpoint_err(&index_path, "no \"weight_map\" object".into()))?;
         let mut files: Vec<String> = Vec::new();
         for (tensor, file) in map {
             let file = file.as_str().ok_or_else(|| {
-                checkpoint_err(&index_path, format!("weight_map entry '{tensor}' is not a file name"))
+                checkpoint_err(
+                    &index_path,
+                    format!("weight_map entry '{tensor}' is not a file name"),
+                )
             })?;
             if file.contains('/') || file.contains('\\') || file.starts_with('.') {
-                return Err(checkpoint_err(&index_path, format!("shard name '{file}' is not a plain file name")));
+                return Err(checkpoint_err(
+                    &index_path,
+                    format!("shard name '{file}' is not a plain file name"),
+                ));
             }
             if !files.iter().any(|f| f == file) {
                 files.push(file.to_string());
@@ -171,14 +181,20 @@ fn shard_files(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// Parses a safetensors header and checks every tensor's range against the file.
-pub fn parse_safetensors(path: &Path, bytes: &[u8], shard: usize) -> Result<Vec<(String, SafeTensorInfo)>> {
+pub fn parse_safetensors(
+    path: &Path,
+    bytes: &[u8],
+    shard: usize,
+) -> Result<Vec<(String, SafeTensorInfo)>> {
     let (header_len, metadata) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| checkpoint_err(path, format!("invalid safetensors header: {e}")))?;
     let data_start = 8 + header_len;
     let mut out = Vec::new();
     for (name, info) in metadata.tensors() {
         let (begin, end) = info.data_offsets;
-        let range = data_start.checked_add(begin).zip(data_start.checked_add(end));
+        let range = data_start
+            .checked_add(begin)
+            .zip(data_start.checked_add(end));
         let Some((start, stop)) = range.filter(|&(s, e)| s <= e && e <= bytes.len()) else {
             return Err(checkpoint_err(
                 path,
@@ -187,15 +203,30 @@ pub fn parse_safetensors(path: &Path, bytes: &[u8], shard: usize) -> Result<Vec<
         };
         let dtype = SafeDtype::from_name(&format!("{:?}", info.dtype));
         if let Some(size) = dtype.element_bytes() {
-            let n: Option<usize> = info.shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d));
+            let n: Option<usize> = info
+                .shape
+                .iter()
+                .try_fold(size, |acc, &d| acc.checked_mul(d));
             if n != Some(stop - start) {
                 return Err(checkpoint_err(
                     path,
-                    format!("tensor '{name}' of shape {:?} has {} bytes of data", info.shape, stop - start),
+                    format!(
+                        "tensor '{name}' of shape {:?} has {} bytes of data",
+                        info.shape,
+                        stop - start
+                    ),
                 ));
             }
         }
-        out.push((name, SafeTensorInfo { dtype, shape: info.shape.clone(), shard, range: start..stop }));
+        out.push((
+            name,
+            SafeTensorInfo {
+                dtype,
+                shape: info.shape.clone(),
+                shard,
+                range: start..stop,
+            },
+        ));
     }
     Ok(out)
 }
@@ -204,14 +235,17 @@ fn optional_file(path: &Path) -> Result<Option<Vec<u8>>> {
     if !path.is_file() {
         return Ok(None);
     }
-    std::fs::read(path)
-        .map(Some)
-        .map_err(|source| Error::Io { path: path.display().to_string(), source })
+    std::fs::read(path).map(Some).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let bytes =
-        std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_json(path, &bytes)
 }
 
@@ -220,5 +254,8 @@ fn parse_json(path: &Path, bytes: &[u8]) -> Result<Value> {
 }
 
 fn checkpoint_err(path: &Path, reason: String) -> Error {
-    Error::Checkpoint { path: path.display().to_string(), reason }
+    Error::Checkpoint {
+        path: path.display().to_string(),
+        reason,
+    }
 }

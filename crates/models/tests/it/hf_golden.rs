@@ -24,9 +24,17 @@ struct Reference {
 fn reference(dir: &Path) -> Reference {
     let text = std::fs::read_to_string(dir.join("reference.json")).unwrap();
     let meta: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let ids = meta["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+    let ids = meta["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
     let bytes = std::fs::read(dir.join("logits.f32")).unwrap();
-    let logits = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let logits = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     Reference { ids, logits }
 }
 
@@ -35,14 +43,20 @@ fn reference(dir: &Path) -> Reference {
 fn max_diff(model: &dyn Model, r: &Reference) -> (f32, usize) {
     let vocab = model.config().vocab_size;
     assert_eq!(r.logits.len(), r.ids.len() * vocab, "reference shape");
-    let batch = SequenceKv::new(model, r.ids.len()).forward(model, &r.ids, Logits::All).unwrap();
+    let batch = SequenceKv::new(model, r.ids.len())
+        .forward(model, &r.ids, Logits::All)
+        .unwrap();
     let mut kv = SequenceKv::new(model, r.ids.len());
     let mut worst = (0.0f32, 0);
     for (i, &id) in r.ids.iter().enumerate() {
         let want = &r.logits[i * vocab..(i + 1) * vocab];
         let step = kv.forward(model, &[id], Logits::Last).unwrap();
         for got in [&batch[i * vocab..(i + 1) * vocab], &step[..]] {
-            let d = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            let d = got
+                .iter()
+                .zip(want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
             if d > worst.0 {
                 worst = (d, i);
             }
@@ -61,22 +75,32 @@ fn run_architecture(arch: &str) {
     let dir = fixture(&format!("hf/{arch}"));
     let r = reference(&dir);
     let checkpoint = HfCheckpoint::open(&dir).unwrap();
-    let hf = models::load_hf(&checkpoint, &LoadOptions::default()).unwrap_or_else(|e| panic!("{arch}: {e}"));
+    let hf = models::load_hf(&checkpoint, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{arch}: {e}"));
     let (d, pos) = max_diff(hf.as_ref(), &r);
     println!("{arch} safetensors: max |Δlogit| {d} at position {pos}");
-    assert!(d <= TOL, "{arch} safetensors: max |Δlogit| {d} at position {pos} (tolerance {TOL})");
+    assert!(
+        d <= TOL,
+        "{arch} safetensors: max |Δlogit| {d} at position {pos} (tolerance {TOL})"
+    );
 
     // F32 conversion must agree just as tightly; F16 rounds every weight (relative 2^-11), so
     // it gets a bound of 5e-2 on logits of magnitude up to ~60.
     for (ty, tol) in [(ConvertType::F32, TOL), (ConvertType::F16, 5e-2)] {
-        let out = std::env::temp_dir().join(format!("behemoth-{arch}-{ty:?}-{}.gguf", std::process::id()));
+        let out = std::env::temp_dir().join(format!(
+            "behemoth-{arch}-{ty:?}-{}.gguf",
+            std::process::id()
+        ));
         convert_hf_to_gguf(&dir, &out, ty).unwrap_or_else(|e| panic!("{arch} convert: {e}"));
         let converted = load_gguf(&out);
         std::fs::remove_file(&out).ok();
         assert_eq!(converted.config().architecture, hf.config().architecture);
         let (d, pos) = max_diff(converted.as_ref(), &r);
         println!("{arch} converted {ty:?} GGUF: max |Δlogit| {d} at position {pos}");
-        assert!(d <= tol, "{arch} {ty:?} GGUF: max |Δlogit| {d} at position {pos} (tolerance {tol})");
+        assert!(
+            d <= tol,
+            "{arch} {ty:?} GGUF: max |Δlogit| {d} at position {pos} (tolerance {tol})"
+        );
     }
 }
 

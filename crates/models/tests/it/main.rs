@@ -7,5 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// A file in the repository's `fixtures/` folder.
 pub(crate) fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel)
 }

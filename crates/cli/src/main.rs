@@ -24,16 +24,12 @@ enum Command {
     Run(commands::run::Args),
     /// Chat with a model through its chat template, reading user lines from stdin.
     Chat(commands::chat::Args),
-    /// Serve the model over an OpenAI-compatible HTTP API with continuous batching.
-    Serve(commands::serve::Args),
     /// Describe a model file: architecture, hyperparameters, tokenizer, tensors.
     Info(commands::info::Args),
     /// Print the token ids of a text.
     Tokenize(commands::tokenize::Args),
     /// Run token ids as one prompt and write every position's logits as JSON.
     Logits(commands::logits::Args),
-    /// Measure a model: perplexity, benchmark tasks, and the release gate.
-    Eval(commands::eval::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,11 +50,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Chat(args) => commands::chat::run(args),
-        Command::Serve(args) => commands::serve::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Tokenize(args) => commands::tokenize::run(args),
         Command::Logits(args) => commands::logits::run(args),
-        Command::Eval(args) => commands::eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -30,6 +30,8 @@ enum Command {
     Tokenize(commands::tokenize::Args),
     /// Run token ids as one prompt and write every position's logits as JSON.
     Logits(commands::logits::Args),
+    /// Convert a Hugging Face model folder to a GGUF file.
+    Convert(commands::convert::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(args),
         Command::Tokenize(args) => commands::tokenize::run(args),
         Command::Logits(args) => commands::logits::run(args),
+        Command::Convert(args) => commands::convert::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

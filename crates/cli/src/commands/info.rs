@@ -5,14 +5,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use formats::{GgufFile, ModelBytes};
+use formats::{GgufFile, HfCheckpoint, ModelBytes};
 
 use crate::model_arg::{EMBEDDED_MODEL, EMBEDDED_NAME};
 
 /// Flags of `behemoth info`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// Model file (GGUF). Default: the embedded stories260K.
+    /// Model file (GGUF) or Hugging Face folder. Default: the embedded stories260K.
     model: Option<PathBuf>,
     /// Print every metadata key (long arrays are summarised).
     #[arg(long)]
@@ -20,6 +20,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
+    if let Some(dir) = args.model.as_ref().filter(|p| p.is_dir()) {
+        let checkpoint = HfCheckpoint::open(dir).with_context(|| format!("cannot read '{}'", dir.display()))?;
+        print!("{}", describe_hf(&checkpoint));
+        return Ok(());
+    }
     let (bytes, origin) = match &args.model {
         Some(p) => (
             ModelBytes::open(p).with_context(|| format!("cannot open '{}'", p.display()))?,
@@ -52,33 +57,7 @@ fn describe(gguf: &GgufFile, origin: &str, file_bytes: usize, all_metadata: bool
         file_bytes
     );
     match models::ModelConfig::from_gguf(gguf) {
-        Ok(c) => {
-            let _ = writeln!(
-                s,
-                "architecture:  {}{}",
-                c.architecture,
-                c.name
-                    .as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            );
-            let _ = writeln!(s, "hidden_size:   {}", c.hidden_size);
-            let _ = writeln!(s, "intermediate:  {}", c.intermediate_size);
-            let _ = writeln!(s, "n_layers:      {}", c.n_layers);
-            let _ = writeln!(
-                s,
-                "n_heads:       {} (n_kv_heads {}, head_dim {})",
-                c.n_heads, c.n_kv_heads, c.head_dim
-            );
-            let _ = writeln!(
-                s,
-                "rope:          {:?}, {} dims, theta {}",
-                c.rope_style, c.rope_dim, c.rope_theta
-            );
-            let _ = writeln!(s, "rms_norm_eps:  {:e}", c.rms_norm_eps);
-            let _ = writeln!(s, "context:       {}", c.context_length);
-            let _ = writeln!(s, "vocab_size:    {}", c.vocab_size);
-        }
+        Ok(c) => describe_config(&mut s, &c),
         Err(e) => {
             let arch = gguf
                 .get_str("general.architecture")
@@ -134,6 +113,80 @@ fn describe(gguf: &GgufFile, origin: &str, file_bytes: usize, all_metadata: bool
         );
     }
     s
+}
+
+fn describe_hf(ck: &HfCheckpoint) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "file:          {}", ck.dir.display());
+    let names = ck.tensor_names();
+    let _ = writeln!(s, "format:        Hugging Face folder, {} safetensors shard(s), {} tensors", ck.shards.len(), names.len());
+    match models::ModelConfig::from_hf(&ck.config) {
+        Ok(c) => describe_config(&mut s, &c),
+        Err(e) => {
+            let _ = writeln!(s, "architecture:  cannot run ({e})");
+        }
+    }
+    let tokenizer = match &ck.tokenizer_json {
+        Some(json) => tokenizer::Tokenizer::from_hf_files(json, ck.tokenizer_config_json.as_deref())
+            .map(|t| t.summary())
+            .unwrap_or_else(|e| format!("unavailable ({e})")),
+        None => "none (no tokenizer.json)".to_string(),
+    };
+    let _ = writeln!(s, "tokenizer:     {tokenizer}");
+    let mut n_params = 0u64;
+    let mut n_bytes = 0u64;
+    let mut table = String::new();
+    for name in names {
+        let Some(t) = ck.tensor(name) else { continue };
+        let count: u64 = t.shape.iter().map(|&d| d as u64).product();
+        n_params += count;
+        n_bytes += t.range.len() as u64;
+        let shape: Vec<String> = t.shape.iter().map(usize::to_string).collect();
+        let _ = writeln!(table, "{:<36} {:<7} {:<22} {:>12}", name, t.dtype.name(), format!("[{}]", shape.join(", ")), t.range.len());
+    }
+    let _ = writeln!(s, "parameters:    {} ({}), tensor data {}", n_params, human_count(n_params), human_bytes(n_bytes));
+    let _ = writeln!(s, "\n{:<36} {:<7} {:<22} {:>12}", "tensor", "type", "shape", "bytes");
+    s.push_str(&table);
+    s
+}
+
+fn describe_config(s: &mut String, c: &models::ModelConfig) {
+    use std::fmt::Write;
+    let name = c.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    let _ = writeln!(s, "architecture:  {}{name}", c.architecture);
+    let _ = writeln!(s, "hidden_size:   {}", c.hidden_size);
+    let _ = writeln!(s, "intermediate:  {}", c.intermediate_size);
+    let _ = writeln!(s, "n_layers:      {}", c.n_layers);
+    let _ = writeln!(s, "n_heads:       {} (n_kv_heads {}, head_dim {})", c.n_heads, c.n_kv_heads, c.head_dim);
+    let scaling = c.rope_scaling.map(|r| format!(", llama3 scaling x{}", r.factor)).unwrap_or_default();
+    let _ = writeln!(s, "rope:          {:?}, {} dims, theta {}{scaling}", c.rope_style, c.rope_dim, c.rope_theta);
+    let _ = writeln!(s, "rms_norm_eps:  {:e}", c.rms_norm_eps);
+    let _ = writeln!(s, "context:       {}", c.context_length);
+    let _ = writeln!(s, "vocab_size:    {}", c.vocab_size);
+    if c.qk_norm != models::QkNorm::None {
+        let _ = writeln!(s, "qk_norm:       {:?}", c.qk_norm);
+    }
+    if let Some(m) = &c.moe {
+        let n_moe = m.moe_layers.iter().filter(|&&x| x).count();
+        let shared = if m.shared_expert { " + shared expert" } else { "" };
+        let _ = writeln!(
+            s,
+            "experts:       {} (top-{}, width {}, {:?}){shared}, MoE in {n_moe} of {} layers",
+            m.n_experts, m.n_experts_used, m.expert_intermediate_size, m.gating, c.n_layers
+        );
+    }
+    if let Some(l4) = &c.llama4 {
+        let nope: Vec<String> =
+            l4.rope_layers.iter().enumerate().filter(|(_, &r)| !r).map(|(i, _)| i.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "attention:     chunk {:?} on RoPE layers, NoPE layers [{}], temperature {:?}",
+            l4.attention_chunk_size,
+            nope.join(", "),
+            l4.attn_temperature
+        );
+    }
 }
 
 fn human_count(n: u64) -> String {

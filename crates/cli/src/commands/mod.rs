@@ -1,6 +1,7 @@
 //! One module per subcommand: its flags (`Args`) and its `run`.
 
 pub(crate) mod chat;
+pub(crate) mod convert;
 pub(crate) mod info;
 pub(crate) mod logits;
 pub(crate) mod run;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `behemoth` binary as a user runs it: exact greedy text, the other
 //! subcommands' output, and one-line errors with a non-zero exit for bad input.
 
+mod architectures;
 mod chat;
 
 use std::path::{Path, PathBuf};

@@ -163,3 +163,76 @@ fn gpt2_gguf_errors_name_the_key() {
     let err = Tokenizer::from_gguf(&no_merges.parse()).unwrap_err();
     assert!(matches!(err, Error::MissingKey { ref key } if key == "tokenizer.ggml.merges"));
 }
+
+/// Random text, special-token texts and lone combining marks included, round-trips exactly
+/// through byte-level BPE, and a long input encodes in reasonable time.
+#[test]
+fn random_text_round_trips_and_long_text_is_fast() {
+    let Some(t) = meta_tokenizer("meta-llama4-tokenizer") else {
+        return;
+    };
+    const ALPHABET: &[&str] = &[
+        "a",
+        "Z",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\r\n",
+        "é",
+        "ß",
+        "日本",
+        "🦙",
+        "\u{301}",
+        "'s",
+        "’",
+        "<|eot|>",
+        "<|header_start|>",
+        "123",
+        "½",
+        "\u{200d}",
+        "\u{0}",
+        "Ω",
+        "K",
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..300 {
+        let len = (next() % 40) as usize;
+        let text: String = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        for parse_special in [false, true] {
+            let ids = t.encode(&text, true, parse_special);
+            assert_eq!(t.decode(&ids, false), format!("<|begin_of_text|>{text}"));
+            // Streamed without render_special, parsed control tokens show as nothing.
+            let shown = if parse_special {
+                text.replace("<|eot|>", "").replace("<|header_start|>", "")
+            } else {
+                text.clone()
+            };
+            assert_eq!(stream(&t, &ids[1..]), shown);
+        }
+    }
+    let long = "The quick brown fox, naïve café 123456 — 🦙!\n".repeat(4_000);
+    let started = std::time::Instant::now();
+    let ids = t.encode(&long, false, true);
+    println!(
+        "{} bytes → {} tokens in {:?}",
+        long.len(),
+        ids.len(),
+        started.elapsed()
+    );
+    assert_eq!(t.decode(&ids, false), long);
+}
+
+#[test]
+fn tokenizers_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Tokenizer>();
+}

@@ -123,3 +123,64 @@ fn broken_files_name_the_file_and_field() {
         assert!(Tokenizer::from_hf_files(&json[..cut], None).is_err());
     }
 }
+
+/// A byte-level `tokenizer.json` written from the GPT-2 GGUF vocabulary (as transformers'
+/// GPT-2 tokenizer.json has it: BPE model, `ByteLevel` pre-tokenizer with its own regex and
+/// decoder, `<|endoftext|>` an added special token) gives the GGUF path's ids.
+#[test]
+fn byte_level_tokenizer_json_matches_the_gguf() {
+    let path = Path::new(crate::SHARED_LLAMA_CPP).join("ggml-vocab-gpt-2.gguf");
+    if !path.exists() {
+        println!("skipped: {} not found", path.display());
+        return;
+    }
+    let bytes = std::fs::read(&path).expect("read gguf");
+    let gguf = formats::GgufFile::parse(&bytes).expect("parses");
+    let Ok(Some(formats::MetadataArray::String(tokens))) = gguf.get_array("tokenizer.ggml.tokens")
+    else {
+        panic!("tokens")
+    };
+    let Ok(Some(formats::MetadataArray::String(merges))) = gguf.get_array("tokenizer.ggml.merges")
+    else {
+        panic!("merges")
+    };
+    let vocab: serde_json::Map<String, serde_json::Value> = tokens
+        .iter()
+        .enumerate()
+        .map(|(id, t)| (t.clone(), id.into()))
+        .collect();
+    let json = serde_json::json!({
+        "version": "1.0",
+        "added_tokens": [{"id": 50256, "content": "<|endoftext|>", "single_word": false,
+            "lstrip": false, "rstrip": false, "normalized": true, "special": true}],
+        "normalizer": null,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+            "use_regex": true},
+        "post_processor": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false,
+            "use_regex": true},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true,
+            "use_regex": true},
+        "model": {"type": "BPE", "dropout": null, "unk_token": null,
+            "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": false,
+            "vocab": vocab, "merges": merges},
+    });
+    let config = br#"{"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>"}"#;
+    let hf = Tokenizer::from_hf_files(json.to_string().as_bytes(), Some(config)).expect("loads");
+    let gguf = load(&path);
+    assert_eq!(hf.model_name(), "gpt2");
+    assert_eq!(hf.n_vocab(), gguf.n_vocab());
+    assert!(hf.is_end_of_generation(50256));
+    assert!(!hf.add_bos());
+    let inp = std::fs::read_to_string(path.with_extension("gguf.inp")).expect("read .inp");
+    let mut cases: Vec<&str> = inp.split("\n__ggml_vocab_test__\n").collect();
+    cases.pop();
+    cases.push("text<|endoftext|>more");
+    for text in cases {
+        for parse_special in [false, true] {
+            let want = gguf.encode(text, false, parse_special);
+            let got = hf.encode(text, false, parse_special);
+            assert_eq!(got, want, "{text:?} parse_special {parse_special}");
+            assert_eq!(hf.decode(&got, false), text);
+        }
+    }
+}

@@ -128,3 +128,103 @@ fn qwen3_moe_without_renormalisation() {
 fn llama4_moe_chunked_attention_nope_layers_temperature() {
     run_architecture("llama4");
 }
+
+/// The same checkpoint split into two shards with a `model.safetensors.index.json` loads to
+/// bit-identical logits.
+#[test]
+fn sharded_checkpoint_equals_single_file() {
+    let src = fixture("hf/llama");
+    let dir = std::env::temp_dir().join(format!("behemoth-sharded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let bytes = std::fs::read(src.join("model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    let mut weight_map = serde_json::Map::new();
+    for (shard, part) in names.chunks(names.len().div_ceil(2)).enumerate() {
+        let file = format!("model-0000{}-of-00002.safetensors", shard + 1);
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = part
+            .iter()
+            .map(|n| (n.clone(), st.tensor(n).unwrap()))
+            .collect();
+        std::fs::write(
+            dir.join(&file),
+            safetensors::serialize(views, None).unwrap(),
+        )
+        .unwrap();
+        for n in part {
+            weight_map.insert(n.clone(), serde_json::Value::String(file.clone()));
+        }
+    }
+    let index = serde_json::json!({ "metadata": {}, "weight_map": weight_map });
+    std::fs::write(dir.join("model.safetensors.index.json"), index.to_string()).unwrap();
+
+    let r = reference(&src);
+    let run = |d: &Path| {
+        let ck = HfCheckpoint::open(d).unwrap();
+        let m = models::load_hf(&ck, &LoadOptions::default()).unwrap();
+        SequenceKv::new(m.as_ref(), r.ids.len())
+            .forward(m.as_ref(), &r.ids, Logits::All)
+            .unwrap()
+    };
+    let sharded = HfCheckpoint::open(&dir).unwrap();
+    assert_eq!(sharded.shards.len(), 2);
+    let (a, b) = (run(&src), run(&dir));
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(a, b);
+}
+
+/// Malformed checkpoint folders give errors that name the file and what is wrong.
+#[test]
+fn bad_checkpoints_name_the_problem() {
+    let dir = std::env::temp_dir().join(format!("behemoth-bad-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), "{ not json").unwrap();
+    let err = HfCheckpoint::open(&dir).err().unwrap().to_string();
+    assert!(
+        err.contains("config.json") && err.contains("invalid JSON"),
+        "{err}"
+    );
+
+    std::fs::copy(fixture("hf/llama/config.json"), dir.join("config.json")).unwrap();
+    let err = HfCheckpoint::open(&dir).err().unwrap().to_string();
+    assert!(err.contains("no model.safetensors"), "{err}");
+
+    std::fs::write(
+        dir.join("model.safetensors"),
+        [8u8, 0, 0, 0, 0, 0, 0, 0, b'{'],
+    )
+    .unwrap();
+    let err = HfCheckpoint::open(&dir).err().unwrap().to_string();
+    assert!(
+        err.contains("model.safetensors") && err.contains("invalid safetensors header"),
+        "{err}"
+    );
+
+    // A config whose shapes disagree with the weights names the tensor and both shapes.
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("hf/llama/config.json")).unwrap())
+            .unwrap();
+    config["intermediate_size"] = serde_json::json!(100);
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    std::fs::copy(
+        fixture("hf/llama/model.safetensors"),
+        dir.join("model.safetensors"),
+    )
+    .unwrap();
+    let ck = HfCheckpoint::open(&dir).unwrap();
+    let err = models::load_hf(&ck, &LoadOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        err.contains("blk.0.ffn_gate.weight")
+            && err.contains("[100, 64]")
+            && err.contains("[128, 64]"),
+        "{err}"
+    );
+}

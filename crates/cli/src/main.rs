@@ -24,6 +24,8 @@ enum Command {
     Run(commands::run::Args),
     /// Chat with a model through its chat template, reading user lines from stdin.
     Chat(commands::chat::Args),
+    /// Serve the model over an OpenAI-compatible HTTP API with continuous batching.
+    Serve(commands::serve::Args),
     /// Describe a model file: architecture, hyperparameters, tokenizer, tensors.
     Info(commands::info::Args),
     /// Print the token ids of a text.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Chat(args) => commands::chat::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Info(args) => commands::info::run(args),
         Command::Tokenize(args) => commands::tokenize::run(args),
         Command::Logits(args) => commands::logits::run(args),

@@ -207,6 +207,55 @@ fn apply_repeat_penalty(logits: &mut [f32], history: &[u32], penalty: f32, last_
     }
 }
 
+/// OpenAI's presence and frequency penalties: every token seen `c > 0` times among the
+/// generated tokens loses `presence + c · frequency` from its logit (vLLM counts generated
+/// tokens only, not the prompt). Applied before temperature, like the repetition penalty.
+pub fn apply_presence_frequency(
+    logits: &mut [f32],
+    counts: &std::collections::HashMap<u32, u32>,
+    presence: f32,
+    frequency: f32,
+) {
+    if presence == 0.0 && frequency == 0.0 {
+        return;
+    }
+    for (&id, &c) in counts {
+        if let Some(l) = logits.get_mut(id as usize) {
+            *l -= presence + c as f32 * frequency;
+        }
+    }
+}
+
+/// The log-probability of `token` under the softmax of `logits`, and the `top` most likely
+/// tokens with theirs (best first, ties to the lower id). Computed on the raw logits, before any
+/// penalty or temperature, as OpenAI and vLLM report them.
+pub fn token_logprob(logits: &[f32], token: u32, top: usize) -> crate::request::TokenLogprob {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| ((l - max) as f64).exp()).sum();
+    let log_z = max as f64 + sum.ln();
+    let lp = |l: f32| (l as f64 - log_z) as f32;
+    let logprob = logits
+        .get(token as usize)
+        .map_or(f32::NEG_INFINITY, |&l| lp(l));
+    let top = top.min(logits.len());
+    let mut best: Vec<(u32, f32)> = Vec::with_capacity(top + 1);
+    if top > 0 {
+        for (i, &l) in logits.iter().enumerate() {
+            if best.len() == top && best[top - 1].1 >= l {
+                continue;
+            }
+            let at = best.partition_point(|&(_, b)| b >= l);
+            best.insert(at, (i as u32, l));
+            best.truncate(top);
+        }
+    }
+    crate::request::TokenLogprob {
+        token,
+        logprob,
+        top: best.into_iter().map(|(i, l)| (i, lp(l))).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,5 +370,24 @@ mod tests {
         };
         assert!(bad.validate().unwrap_err().contains("top-p"));
         assert!(SamplingParams::default().validate().is_ok());
+    }
+
+    #[test]
+    fn presence_and_frequency_penalties_as_openai() {
+        let mut logits = [1.0, 1.0, 1.0];
+        let counts = std::collections::HashMap::from([(0u32, 3u32), (2, 1)]);
+        apply_presence_frequency(&mut logits, &counts, 0.5, 0.25);
+        assert_eq!(logits, [-0.25, 1.0, 0.25]);
+    }
+
+    #[test]
+    fn logprobs_are_a_log_softmax_with_sorted_alternatives() {
+        let logits = [0.0, (3.0f32).ln(), 0.0, (3.0f32).ln()];
+        let t = token_logprob(&logits, 0, 3);
+        assert!((t.logprob - (1.0f32 / 8.0).ln()).abs() < 1e-6);
+        let ids: Vec<u32> = t.top.iter().map(|x| x.0).collect();
+        assert_eq!(ids, [1, 3, 0], "best first, ties to the lower id");
+        assert!((t.top[0].1 - (3.0f32 / 8.0).ln()).abs() < 1e-6);
+        assert!(token_logprob(&logits, 2, 0).top.is_empty());
     }
 }

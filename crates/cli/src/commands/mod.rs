@@ -5,4 +5,5 @@ pub(crate) mod convert;
 pub(crate) mod info;
 pub(crate) mod logits;
 pub(crate) mod run;
+pub(crate) mod serve;
 pub(crate) mod tokenize;

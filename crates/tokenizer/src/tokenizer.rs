@@ -93,6 +93,20 @@ impl Tokenizer {
         output
     }
 
+    /// Token ids of a rendered chat prompt: special tokens parsed, BOS added when the
+    /// vocabulary adds one, and exactly one BOS at the start even when the template already
+    /// wrote it (Hugging Face templates start with `{{ bos_token }}` and their tokenizers add BOS
+    /// again; see spec/llama4.md, chat format).
+    pub fn encode_chat(&self, prompt: &str) -> Vec<u32> {
+        let mut ids = self.encode(prompt, true, true);
+        if let (Some(bos), [first, second, ..]) = (self.vocab.bos, ids.as_slice()) {
+            if *first == bos && *second == bos && self.vocab.add_bos {
+                ids.remove(0);
+            }
+        }
+        ids
+    }
+
     /// The bytes token `id` stands for (llama.cpp's `token_to_piece`).
     ///
     /// Normal tokens give their text with `▁` turned into spaces, byte tokens `<0xNN>` their one

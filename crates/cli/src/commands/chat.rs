@@ -31,11 +31,6 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let lm = args.model.load()?;
     let tok = &lm.tokenizer;
     let template = ChatTemplate::for_tokenizer(tok).context("cannot use the chat template")?;
-    let bos_text = tok
-        .bos_id()
-        .and_then(|id| tok.token_text(id))
-        .unwrap_or_default()
-        .to_string();
     if args.sampling.temp > 0.0 {
         eprintln!("seed: {}", sampling.seed);
     }
@@ -70,12 +65,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
         let prompt = template
             .render(&messages, true)
             .context("cannot render the conversation")?;
-        // Templates that write BOS themselves must not get a second one.
-        let mut ids = Vec::new();
-        if tok.add_bos() && (bos_text.is_empty() || !prompt.starts_with(&bos_text)) {
-            ids.extend(tok.bos_id());
-        }
-        ids.extend(tok.encode(&prompt, false, true));
+        // Special tokens parsed, exactly one BOS even when the template writes it.
+        let ids = tok.encode_chat(&prompt);
 
         let mut decoder = StreamDecoder::new();
         let mut answer = String::new();

@@ -34,7 +34,7 @@ fn llama3_pieces_specials_and_stops() {
     let ids = t.encode(text, true, false);
     assert_eq!(ids[0], 128_000);
     assert_eq!(t.decode(&ids, true), text);
-    assert_eq!(stream(&t, &ids), text);
+    assert_eq!(stream(t, &ids), text);
     assert_eq!(t.token_to_piece(9906, false), b"Hello");
 
     let chat = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
@@ -68,7 +68,7 @@ fn llama4_stops_and_chat_tokens() {
     assert_eq!(*ids.last().unwrap(), 200_008);
     // Every single byte of an emoji is its own piece somewhere; streaming never splits a char.
     let text = "😁😁 ½ 🦙.cpp";
-    assert_eq!(stream(&t, &t.encode(text, false, false)), text);
+    assert_eq!(stream(t, &t.encode(text, false, false)), text);
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn random_text_round_trips_and_long_text_is_fast() {
             } else {
                 text.clone()
             };
-            assert_eq!(stream(&t, &ids[1..]), shown);
+            assert_eq!(stream(t, &ids[1..]), shown);
         }
     }
     let long = "The quick brown fox, naïve café 123456 — 🦙!\n".repeat(4_000);

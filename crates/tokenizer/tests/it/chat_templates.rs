@@ -129,3 +129,66 @@ fn template_errors_are_reported_not_panics() {
         "\"\\\"é\\\"\""
     );
 }
+
+/// The conversation `[system, user]` through `tokenizer`'s own template choice, as ids.
+fn chat_ids(tokenizer: &tokenizer::Tokenizer, template: &ChatTemplate) -> Vec<u32> {
+    let messages = [
+        ChatMessage::new("system", "Be brief."),
+        ChatMessage::new("user", "Hi"),
+    ];
+    tokenizer.encode_chat(&template.render(&messages, true).expect("renders"))
+}
+
+#[test]
+fn llama4_vocabulary_gets_the_builtin_template_and_one_bos() {
+    let Some(t) = crate::meta_tokenizer("meta-llama4-tokenizer") else {
+        return;
+    };
+    let template = ChatTemplate::for_tokenizer(t).expect("template");
+    let ids = chat_ids(t, &template);
+    let nl2 = t.encode("\n\n", false, false);
+    let mut want = vec![200_000, 200_005];
+    want.extend(t.encode("system", false, false));
+    want.push(200_006);
+    want.extend(&nl2);
+    want.extend(t.encode("Be brief.", false, false));
+    want.extend([200_008, 200_005]);
+    want.extend(t.encode("user", false, false));
+    want.push(200_006);
+    want.extend(&nl2);
+    want.extend(t.encode("Hi", false, false));
+    want.extend([200_008, 200_005]);
+    want.extend(t.encode("assistant", false, false));
+    want.push(200_006);
+    want.extend(&nl2);
+    assert_eq!(ids, want);
+}
+
+#[test]
+fn llama3_template_gives_one_bos() {
+    let Some(t) = crate::meta_tokenizer("meta-llama3-tokenizer") else {
+        return;
+    };
+    let source = std::fs::read_to_string(
+        Path::new(FIXTURES).join("chat-templates/meta-llama-Llama-3.1-8B-Instruct.jinja"),
+    )
+    .expect("read template");
+    let template = ChatTemplate::new(&source, "<|begin_of_text|>", "<|eot_id|>").unwrap();
+    let ids = chat_ids(t, &template);
+    assert_eq!(&ids[..2], &[128_000, 128_006]);
+    assert_eq!(ids.iter().filter(|&&id| id == 128_000).count(), 1);
+    assert_eq!(ids.iter().filter(|&&id| id == 128_009).count(), 2);
+    // Without a template in the text, BOS is still added once.
+    assert_eq!(t.encode_chat("Hi")[0], 128_000);
+    assert_eq!(t.encode_chat("Hi").len(), 2);
+}
+
+#[test]
+fn stories260k_gets_the_plain_template() {
+    let t = crate::load(&Path::new(FIXTURES).join("stories260K/stories260K.gguf"));
+    let template = ChatTemplate::for_tokenizer(&t).expect("template");
+    let ids = chat_ids(&t, &template);
+    assert_eq!(ids[0], 1);
+    assert_ne!(ids[1], 1);
+    assert_eq!(t.decode(&ids, true), "Be brief.\nUser: Hi\nAssistant:");
+}

@@ -81,7 +81,7 @@ fn check_meta(model_dir: &str, vectors: &str) -> Option<usize> {
     let tokenizer = crate::meta_tokenizer(model_dir)?;
     let dir = Path::new(SHARED).join("tokenizer-tests/meta-llama");
     Some(check(
-        &tokenizer,
+        tokenizer,
         &format!("meta-llama/{vectors} with {model_dir}"),
         &dir.join(format!("{vectors}.inp")),
         &dir.join(format!("{vectors}.out")),
@@ -140,7 +140,7 @@ fn meta_llama3_tiktoken_matches_meta() {
     };
     let dir = Path::new(SHARED).join("tokenizer-tests/meta-llama");
     let n = check(
-        &tokenizer,
+        tokenizer,
         "meta-llama/llama3 with meta-llama3-tokenizer",
         &dir.join("llama3.inp"),
         &dir.join("llama3.out"),
@@ -150,7 +150,7 @@ fn meta_llama3_tiktoken_matches_meta() {
     let dir = format!("{SHARED}/tokenizer-tests/llama.cpp");
     {
         check(
-            &tokenizer,
+            tokenizer,
             "llama.cpp/ggml-vocab-llama-bpe with meta-llama3-tokenizer",
             Path::new(&format!("{dir}/ggml-vocab-llama-bpe.gguf.inp")),
             Path::new(&format!("{dir}/ggml-vocab-llama-bpe.gguf.out")),

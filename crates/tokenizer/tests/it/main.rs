@@ -11,7 +11,9 @@ mod stream_decode;
 mod tiny_gguf;
 mod vocab_errors;
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 use tokenizer::Tokenizer;
 
@@ -28,20 +30,29 @@ const SHARED_LLAMA_CPP: &str = concat!(
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
 
 /// Meta's tiktoken tokenizer in `shared/models/<dir>` (`tokenizer.model` +
-/// `tokenizer-info.json`), or `None` with a "skipped" line when it is absent.
-fn meta_tokenizer(dir: &str) -> Option<Tokenizer> {
-    let dir = Path::new(SHARED).join("models").join(dir);
-    let model = dir.join("tokenizer.model");
+/// `tokenizer-info.json`), built once per test binary, or `None` with a "skipped" line when it
+/// is absent.
+fn meta_tokenizer(dir: &str) -> Option<&'static Tokenizer> {
+    static CACHE: Mutex<BTreeMap<String, &'static Tokenizer>> = Mutex::new(BTreeMap::new());
+    let path = Path::new(SHARED).join("models").join(dir);
+    let model = path.join("tokenizer.model");
     if !model.exists() {
         println!("skipped: {} not found", model.display());
         return None;
     }
+    // Holding the lock while building makes a second test wait instead of building it again.
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&tokenizer) = cache.get(dir) {
+        return Some(tokenizer);
+    }
     let started = std::time::Instant::now();
-    let info = std::fs::read(dir.join("tokenizer-info.json")).expect("read tokenizer-info.json");
+    let info = std::fs::read(path.join("tokenizer-info.json")).expect("read tokenizer-info.json");
     let info = tokenizer::TiktokenInfo::from_json(&info).expect("tokenizer-info.json parses");
     let model = std::fs::read(&model).expect("read tokenizer.model");
     let tokenizer = Tokenizer::from_tiktoken(&model, &info).expect("tiktoken model loads");
-    println!("{}: loaded in {:?}", dir.display(), started.elapsed());
+    println!("{}: loaded in {:?}", path.display(), started.elapsed());
+    let tokenizer: &'static Tokenizer = Box::leak(Box::new(tokenizer));
+    cache.insert(dir.to_string(), tokenizer);
     Some(tokenizer)
 }
 

@@ -62,11 +62,15 @@ impl Tokenizer {
         let Some(max_id) = text_to_id.values().copied().max() else {
             return Err(file_err(TOKENIZER_JSON, "model.vocab", "is empty"));
         };
-        if max_id >= u32::MAX - 1 {
+        // Ids index a table; a few unused ids are fine, a sparse table of billions is not.
+        if max_id as usize >= text_to_id.len() + (1 << 20) {
             return Err(file_err(
                 TOKENIZER_JSON,
                 "model.vocab",
-                format!("has id {max_id}, too large"),
+                format!(
+                    "has id {max_id} for only {} tokens (ids must be dense)",
+                    text_to_id.len()
+                ),
             ));
         }
         let n_tokens = max_id as usize + 1;

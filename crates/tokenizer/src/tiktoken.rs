@@ -112,6 +112,12 @@ pub(crate) struct Ranks {
     pub(crate) by_rank: Vec<Option<Vec<u8>>>,
 }
 
+/// How many ranks a file may skip.
+const MAX_RANK_GAP: usize = 65_536;
+
+/// Ids a `TiktokenInfo` may add after the ranks.
+const MAX_SPECIAL_IDS: usize = 1 << 20;
+
 /// Reads `base64 rank` lines. Blank lines are skipped; ranks must be unique.
 pub(crate) fn parse_ranks(model: &[u8]) -> Result<Ranks> {
     let text = std::str::from_utf8(model).map_err(|e| Error::Tiktoken {
@@ -145,11 +151,14 @@ pub(crate) fn parse_ranks(model: &[u8]) -> Result<Ranks> {
         if bytes.is_empty() {
             return Err(bad("the token is empty".into()));
         }
-        // Ranks are ids; the largest tiktoken vocabulary has a few hundred thousand.
-        if rank >= 16_000_000 {
-            return Err(bad(format!("rank {rank} is implausibly large")));
-        }
+        // Ranks are ids, numbered densely: a rank far beyond the lines read so far would only
+        // make a huge, mostly empty table.
         let rank = rank as usize;
+        if rank > line_no + MAX_RANK_GAP {
+            return Err(bad(format!(
+                "rank {rank} leaves a gap of more than {MAX_RANK_GAP} unused ranks"
+            )));
+        }
         if by_rank.len() <= rank {
             by_rank.resize(rank + 1, None);
         }
@@ -225,11 +234,13 @@ impl Tokenizer {
         let map = ByteMap::gpt2();
         let n_ranks = ranks.by_rank.len();
         let n_words = info.n_words.max(n_ranks);
-        if n_words >= u32::MAX as usize {
+        if n_words > n_ranks + MAX_SPECIAL_IDS {
             return Err(Error::File {
                 file: "tokenizer-info.json".into(),
                 field: "n_words".into(),
-                reason: format!("= {n_words} is too large"),
+                reason: format!(
+                    "= {n_words} is more than {MAX_SPECIAL_IDS} ids beyond the {n_ranks} ranks"
+                ),
             });
         }
         let info_err = |field: &str, reason: String| Error::File {

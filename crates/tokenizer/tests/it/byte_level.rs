@@ -92,6 +92,14 @@ fn tiktoken_errors_name_the_line() {
     assert!(err.to_string().contains("line 2"), "{err}");
     let err = Tokenizer::from_tiktoken(b"YQ== 0\nYg== 0\n", &info).unwrap_err();
     assert!(err.to_string().contains("twice"), "{err}");
+    let err = Tokenizer::from_tiktoken(b"YQ== 4000000000\n", &info).unwrap_err();
+    assert!(err.to_string().contains("gap"), "{err}");
+    let huge = TiktokenInfo {
+        n_words: usize::MAX,
+        ..info.clone()
+    };
+    let err = Tokenizer::from_tiktoken(b"YQ== 0\n", &huge).unwrap_err();
+    assert!(err.to_string().contains("n_words"), "{err}");
     let err = Tokenizer::from_tiktoken(b"", &info).unwrap_err();
     assert!(err.to_string().contains("no tokens"), "{err}");
 

@@ -118,6 +118,9 @@ fn broken_files_name_the_file_and_field() {
     mentions(&err, &["tokenizer_config.json", "add_bos_token"]);
     let err = Tokenizer::from_hf_files(&json, Some(br#"{"chat_template": 3}"#)).unwrap_err();
     mentions(&err, &["chat_template"]);
+    let sparse = br#"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 4000000000}, "merges": []}}"#;
+    let err = Tokenizer::from_hf_files(sparse, None).unwrap_err();
+    mentions(&err, &["tokenizer.json", "model.vocab", "dense"]);
     // Truncations of a valid file never panic.
     for cut in (0..json.len()).step_by(997) {
         assert!(Tokenizer::from_hf_files(&json[..cut], None).is_err());

@@ -14,6 +14,9 @@ use tokenizer::{ChatMessage, ChatTemplate, StreamDecoder};
 use crate::model_arg::ModelArgs;
 use crate::sampling_args::SamplingArgs;
 
+/// Answer room kept free when old turns are dropped to fit the context.
+const MIN_ANSWER_TOKENS: usize = 16;
+
 /// Flags of `behemoth chat`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -34,6 +37,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     if args.sampling.temp > 0.0 {
         eprintln!("seed: {}", sampling.seed);
     }
+    let context = lm.model.config().context_length;
     let opts = GenerateOptions {
         max_new_tokens: args.sampling.max_new_tokens(),
         sampling,
@@ -44,6 +48,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
         messages.push(ChatMessage::new("system", system));
     }
     let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!("chatting with {}; /exit or Ctrl-D ends", lm.origin);
+    }
     let mut stdout = std::io::stdout().lock();
     let mut lines = std::io::stdin().lock().lines();
     loop {
@@ -62,11 +69,20 @@ pub(crate) fn run(args: Args) -> Result<()> {
             break;
         }
         messages.push(ChatMessage::new("user", line));
-        let prompt = template
-            .render(&messages, true)
-            .context("cannot render the conversation")?;
-        // Special tokens parsed, exactly one BOS even when the template writes it.
-        let ids = tok.encode_chat(&prompt);
+        let ids = loop {
+            let prompt = template
+                .render(&messages, true)
+                .context("cannot render the conversation")?;
+            // Special tokens parsed, exactly one BOS even when the template writes it.
+            let ids = tok.encode_chat(&prompt);
+            // Leave room for an answer; forget the oldest exchange (never the system message
+            // or the new question) when the conversation outgrows the context.
+            let first = usize::from(messages.first().is_some_and(|m| m.role == "system"));
+            if ids.len() + MIN_ANSWER_TOKENS <= context || messages.len() <= first + 1 {
+                break ids;
+            }
+            messages.drain(first..(first + 2).min(messages.len() - 1));
+        };
 
         let mut decoder = StreamDecoder::new();
         let mut answer = String::new();

@@ -65,3 +65,21 @@ fn chat_rejects_bad_sampling_flags() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("sampling"), "{}", stderr(&o));
 }
+
+#[test]
+fn chat_forgets_old_turns_when_the_context_fills() {
+    // stories260K holds 2048 positions; each line is about 700 tokens.
+    let line = "Lily ".repeat(700);
+    let input = format!("{line}\n{line}\n{line}\n");
+    let o = chat(&["--temp", "0", "-n", "4"], &input);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // One question alone larger than the context is a clean one-line error.
+    let o = chat(
+        &["--temp", "0", "-n", "4"],
+        &format!("{}\n", "Lily ".repeat(2100)),
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("context"), "{err}");
+}

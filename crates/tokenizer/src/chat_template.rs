@@ -89,7 +89,7 @@ impl ChatTemplate {
             };
             strftime(format, seconds)
         });
-        env.add_template_owned(NAME, source.to_string())
+        env.add_template_owned(NAME, without_generation_tags(source))
             .map_err(template_error)?;
         Ok(ChatTemplate {
             env,
@@ -162,6 +162,41 @@ pub fn builtin_plain_template() -> &'static str {
         "{% endfor %}",
         "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}",
     )
+}
+
+/// transformers' `{% generation %}…{% endgeneration %}` tags (its `AssistantTracker` extension,
+/// which marks the assistant's tokens for training masks) render their body unchanged; minijinja
+/// does not know them, so they become `{% if true %}…{% endif %}`, whitespace control kept.
+fn without_generation_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(open) = rest.find("{%") {
+        let Some(close) = rest[open + 2..].find("%}").map(|i| open + 2 + i) else {
+            break;
+        };
+        let inner = &rest[open + 2..close];
+        let body = inner
+            .trim_start_matches(['-', '+'])
+            .trim_end_matches(['-', '+']);
+        let keyword = body.trim();
+        out.push_str(&rest[..open + 2]);
+        if keyword == "generation" || keyword == "endgeneration" {
+            let lead = &inner[..inner.len() - inner.trim_start_matches(['-', '+']).len()];
+            let trail = &inner[inner.trim_end_matches(['-', '+']).len()..];
+            let word = if keyword == "generation" {
+                "if true"
+            } else {
+                "endif"
+            };
+            out.push_str(&format!("{lead} {word} {trail}"));
+        } else {
+            out.push_str(inner);
+        }
+        out.push_str("%}");
+        rest = &rest[close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn template_error(e: minijinja::Error) -> Error {
@@ -412,6 +447,20 @@ fn strftime(format: &str, unix_seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_tags_render_their_body() {
+        let source = "a{%- generation -%} b {%+ endgeneration %}c{% if x %}{% endif %}{{ '%}' }}";
+        assert_eq!(
+            without_generation_tags(source),
+            "a{%- if true -%} b {%+ endif %}c{% if x %}{% endif %}{{ '%}' }}"
+        );
+        let t = ChatTemplate::new("{% for m in messages %}{% generation %}[{{ m.content }}]{% endgeneration %}{% endfor %}", "", "").unwrap();
+        assert_eq!(
+            t.render(&[ChatMessage::new("user", "hi")], false).unwrap(),
+            "[hi]"
+        );
+    }
 
     #[test]
     fn dates() {

@@ -15,7 +15,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, ErrorKind};
 use serde::Serialize;
 
@@ -243,8 +243,6 @@ fn tojson(value: &Value, kwargs: Kwargs) -> std::result::Result<Value, minijinja
         None if indent.is_some() => (",".to_string(), ": ".to_string()),
         None => (", ".to_string(), ": ".to_string()),
     };
-    let json = serde_json::to_value(value)
-        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
     let style = JsonStyle {
         indent,
         item_sep,
@@ -253,7 +251,7 @@ fn tojson(value: &Value, kwargs: Kwargs) -> std::result::Result<Value, minijinja
         ensure_ascii: ensure_ascii.unwrap_or(false),
     };
     let mut out = String::new();
-    style.write(&json, 0, &mut out);
+    style.write(value, 0, &mut out)?;
     Ok(Value::from_safe_string(out))
 }
 
@@ -267,57 +265,88 @@ struct JsonStyle {
 }
 
 impl JsonStyle {
-    fn write(&self, value: &serde_json::Value, level: usize, out: &mut String) {
-        use serde_json::Value as J;
-        match value {
-            J::Null => out.push_str("null"),
-            J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            J::Number(n) => match n.as_f64() {
-                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e16 => {
-                    out.push_str(&format!("{f:.1}"))
-                }
-                _ => out.push_str(&n.to_string()),
-            },
-            J::String(s) => self.write_str(s, out),
-            J::Array(items) => {
-                if items.is_empty() {
-                    out.push_str("[]");
-                    return;
-                }
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(&self.item_sep);
-                    }
-                    self.newline(level + 1, out);
-                    self.write(item, level + 1, out);
-                }
-                self.newline(level, out);
-                out.push(']');
+    /// Writes `value`, walking sequences and maps in their own order (minijinja keeps insertion
+    /// order, as Python dicts do); scalars go through serde to tell integers from floats.
+    fn write(
+        &self,
+        value: &Value,
+        level: usize,
+        out: &mut String,
+    ) -> std::result::Result<(), minijinja::Error> {
+        match value.kind() {
+            ValueKind::Seq | ValueKind::Iterable => {
+                let items: Vec<Value> = value.try_iter()?.collect();
+                self.write_container(('[', ']'), items.len(), level, out, |i, out| {
+                    self.write(&items[i], level + 1, out)
+                })
             }
-            J::Object(map) => {
-                if map.is_empty() {
-                    out.push_str("{}");
-                    return;
+            ValueKind::Map => {
+                let mut entries: Vec<(String, Value)> = Vec::new();
+                for key in value.try_iter()? {
+                    let item = value.get_item(&key)?;
+                    let key = match key.as_str() {
+                        Some(k) => k.to_string(),
+                        None => key.to_string(),
+                    };
+                    entries.push((key, item));
                 }
-                let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
                 if self.sort_keys {
-                    entries.sort_by(|a, b| a.0.cmp(b.0));
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
                 }
-                out.push('{');
-                for (i, (key, item)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(&self.item_sep);
-                    }
-                    self.newline(level + 1, out);
-                    self.write_str(key, out);
+                self.write_container(('{', '}'), entries.len(), level, out, |i, out| {
+                    self.write_str(&entries[i].0, out);
                     out.push_str(&self.key_sep);
-                    self.write(item, level + 1, out);
+                    self.write(&entries[i].1, level + 1, out)
+                })
+            }
+            ValueKind::String => {
+                self.write_str(value.as_str().unwrap_or_default(), out);
+                Ok(())
+            }
+            _ => {
+                use serde_json::Value as J;
+                let scalar = serde_json::to_value(value).map_err(|e| {
+                    minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string())
+                })?;
+                match &scalar {
+                    J::Number(n) => match n.as_f64() {
+                        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e16 => {
+                            out.push_str(&format!("{f:.1}"))
+                        }
+                        _ => out.push_str(&n.to_string()),
+                    },
+                    J::String(s) => self.write_str(s, out),
+                    other => out.push_str(&other.to_string()),
                 }
-                self.newline(level, out);
-                out.push('}');
+                Ok(())
             }
         }
+    }
+
+    /// `open`, `n` items written by `item` separated and indented as Python does, `close`.
+    fn write_container(
+        &self,
+        (open, close): (char, char),
+        n: usize,
+        level: usize,
+        out: &mut String,
+        mut item: impl FnMut(usize, &mut String) -> std::result::Result<(), minijinja::Error>,
+    ) -> std::result::Result<(), minijinja::Error> {
+        out.push(open);
+        if n == 0 {
+            out.push(close);
+            return Ok(());
+        }
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(&self.item_sep);
+            }
+            self.newline(level + 1, out);
+            item(i, out)?;
+        }
+        self.newline(level, out);
+        out.push(close);
+        Ok(())
     }
 
     fn newline(&self, level: usize, out: &mut String) {
@@ -483,6 +512,17 @@ mod tests {
         assert_eq!(
             out,
             "{\"a\": [1, \"é<\"], \"b\": {}}|{\n  \"a\": [\n    1,\n    \"é<\"\n  ],\n  \"b\": {}\n}"
+        );
+        // Messages keep Python's key order (role, then content); floats keep their point.
+        let t = ChatTemplate::new(
+            "{{ messages[0] | tojson }} {{ 2.0 | tojson }} {{ messages[0] | tojson(sort_keys=true) }}",
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            t.render(&[ChatMessage::new("user", "hi")], false).unwrap(),
+            "{\"role\": \"user\", \"content\": \"hi\"} 2.0 {\"content\": \"hi\", \"role\": \"user\"}"
         );
     }
 }

@@ -56,6 +56,10 @@ impl std::fmt::Debug for ChatTemplate {
     }
 }
 
+/// Template instructions one render may execute: far above what a real template needs for a
+/// long conversation, far below what takes noticeable time.
+const FUEL: u64 = 10_000_000;
+
 /// The template's name inside its environment.
 const NAME: &str = "chat";
 
@@ -77,6 +81,8 @@ impl ChatTemplate {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        // A template comes with the model file; bound its work so a hostile one cannot hang us.
+        env.set_fuel(Some(FUEL));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_filter("tojson", tojson);
         env.add_function("raise_exception", raise_exception);

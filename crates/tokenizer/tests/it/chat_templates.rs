@@ -121,6 +121,16 @@ fn template_errors_are_reported_not_panics() {
     let template = ChatTemplate::new("{{ raise_exception('no system role') }}", "", "").unwrap();
     let err = template.render(&[], false).unwrap_err();
     assert!(err.to_string().contains("no system role"), "{err}");
+    // A template that would run for hours stops with an error.
+    let template = ChatTemplate::new(
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        "",
+        "",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    assert!(template.render(&[], false).is_err());
+    println!("runaway template stopped after {:?}", started.elapsed());
     let template = ChatTemplate::new("{{ messages[0].content.strip() | tojson }}", "", "").unwrap();
     assert_eq!(
         template

@@ -4,6 +4,8 @@
 //! names. The same checks run as an ordinary `#[test]`, so `cargo test` enforces them.
 #![forbid(unsafe_code)]
 
+mod synth;
+
 use std::path::{Path, PathBuf};
 
 /// Internal crates each crate may depend on (ARCHITECTURE.md, "Invariants").
@@ -48,8 +50,15 @@ fn main() {
             }
             println!("tidy: ok");
         }
+        "synth" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            if let Err(e) = synth::run(&args) {
+                eprintln!("synth: {e}");
+                std::process::exit(1);
+            }
+        }
         _ => {
-            eprintln!("usage: cargo run -p xtask -- tidy");
+            eprintln!("usage: cargo xtask tidy | cargo xtask synth [OUT_DIR]");
             std::process::exit(2);
         }
     }

@@ -34,6 +34,10 @@ enum Command {
     Logits(commands::logits::Args),
     /// Convert a Hugging Face model folder to a GGUF file.
     Convert(commands::convert::Args),
+    /// Re-quantize a GGUF model (llama.cpp's per-tensor mixes: Q4_K_M, Q5_K_M, ...).
+    Quantize(commands::quantize::Args),
+    /// Measure prompt and generation speed (llama-bench's method) against the memory roofline.
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Tokenize(args) => commands::tokenize::run(args),
         Command::Logits(args) => commands::logits::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Quantize(args) => commands::quantize::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

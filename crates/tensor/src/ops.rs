@@ -110,7 +110,7 @@ fn row_chunk(rows: usize, n_tokens: usize, threads: usize) -> usize {
 
 /// Threads worth waking for `work` multiply-adds.
 fn threads_for(work: usize, threads: usize) -> usize {
-    if work < 1 << 16 {
+    if work < 1 << 18 {
         1
     } else {
         threads

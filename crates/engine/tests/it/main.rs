@@ -4,6 +4,7 @@
 
 mod generation;
 mod logits;
+mod quantized;
 
 use std::path::{Path, PathBuf};
 

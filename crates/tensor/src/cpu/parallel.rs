@@ -1,8 +1,11 @@
 //! A persistent thread pool and the row-partitioned parallel-for the kernels use.
 //!
 //! Workers are started once and live for the process. A job is a `Fn(participant)` that the
-//! caller runs as participant 0 while up to `threads − 1` workers run it as 1, 2, …; the caller
-//! returns when all are done, so the job may borrow from the caller's stack. Between jobs a
+//! caller runs as participant 0 while up to `threads − 1` workers join it as 1, 2, …; work is
+//! shared through an atomic chunk counter inside the job, so it does not matter who joins.
+//! When the caller has run out of work it closes the job: a worker that has not joined by then
+//! (descheduled on a busy machine) skips it, so the caller waits only for workers that are
+//! actually running it, and the job may borrow from the caller's stack. Between jobs a
 //! worker spins for a short while (decode issues a job every few microseconds, and a wake-up
 //! through the OS costs more than that), then sleeps on a condition variable. Work inside a job
 //! is handed out in chunks from an atomic counter, so a core slowed by other load takes fewer.
@@ -14,7 +17,7 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Work (in multiply-adds) below which splitting across threads costs more than it saves.
-const MIN_PARALLEL_WORK: usize = 1 << 16;
+const MIN_PARALLEL_WORK: usize = 1 << 18;
 
 /// How long an idle worker spins before it sleeps.
 const SPIN: Duration = Duration::from_millis(3);
@@ -28,6 +31,9 @@ struct Shared {
     epoch: AtomicU64,
     /// The current job; written only by the submitter while no worker runs a job.
     job: UnsafeCell<Option<Job>>,
+    /// Gate of the current job: sequence number (upper 32 bits), a closed flag (bit 31) and
+    /// the number of workers that joined (low bits). A worker joins only while it is open.
+    gate: AtomicU64,
     /// Workers that finished the current job.
     done: AtomicUsize,
     /// A worker's job panicked.
@@ -56,6 +62,7 @@ fn pool() -> &'static Pool {
         shared: Box::leak(Box::new(Shared {
             epoch: AtomicU64::new(0),
             job: UnsafeCell::new(None),
+            gate: AtomicU64::new(0),
             done: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
@@ -90,9 +97,9 @@ fn worker(shared: &'static Shared, index: usize, mut seen: u64) {
             shared.sleepers.fetch_sub(1, Ordering::SeqCst);
             drop(guard);
         }
-        if index as u64 <= seen & 0xffff {
+        if index as u64 <= seen & 0xffff && join(shared, seen >> 16) {
             // SAFETY: the submitter wrote `job` before publishing the epoch we just observed,
-            // and keeps the closure alive until every helper has incremented `done`.
+            // and keeps the closure alive until every worker that joined has incremented `done`.
             let job = unsafe { (*shared.job.get()).expect("a job is published with its epoch") };
             // SAFETY: as above, the pointee outlives this call.
             let f = unsafe { &*job };
@@ -104,8 +111,30 @@ fn worker(shared: &'static Shared, index: usize, mut seen: u64) {
     }
 }
 
-/// Runs `f(0)`, `f(1)`, …, `f(threads − 1)` concurrently, `f(0)` on the calling thread, and
-/// returns when all have returned. Jobs from different callers run one after another.
+/// Bit of `Shared::gate` that marks the job closed.
+const CLOSED: u64 = 1 << 31;
+
+/// Joins job `seq` if it is still open.
+fn join(shared: &Shared, seq: u64) -> bool {
+    let mut s = shared.gate.load(Ordering::Acquire);
+    loop {
+        if s >> 32 != seq & 0xffff_ffff || s & CLOSED != 0 {
+            return false;
+        }
+        match shared
+            .gate
+            .compare_exchange_weak(s, s + 1, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => return true,
+            Err(now) => s = now,
+        }
+    }
+}
+
+/// Runs `f(0)` on the calling thread and `f(1)`, …, `f(threads − 1)` on pool workers that join
+/// before `f(0)` returns, and returns when every call made has returned. A participant may be
+/// skipped (its worker was busy or descheduled), so `f` must share its work dynamically, as
+/// `for_each_chunk` does. Jobs from different callers run one after another.
 pub fn run(threads: usize, f: &(dyn Fn(usize) + Sync)) {
     if threads <= 1 {
         f(0);
@@ -124,13 +153,18 @@ pub fn run(threads: usize, f: &(dyn Fn(usize) + Sync)) {
             .expect("spawning a worker thread");
     }
     // SAFETY: the closure is erased to 'static only for the workers, and this function does not
-    // return before every helper has finished calling it (the wait on `done` below).
+    // return before every worker that joined has finished calling it (the wait on `done`
+    // below); workers that did not join never read it.
     let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
-    // SAFETY: we hold `submit`, and every worker finished the previous job (we waited for its
-    // `done` count), so no one reads `job` now.
+    // SAFETY: we hold `submit`, and every worker that joined the previous job finished it (we
+    // waited for its `done` count) while the others can no longer join it, so no one reads
+    // `job` now.
     unsafe { *shared.job.get() = Some(job) };
     shared.done.store(0, Ordering::Release);
     let seq = (shared.epoch.load(Ordering::Relaxed) >> 16) + 1;
+    shared
+        .gate
+        .store((seq & 0xffff_ffff) << 32, Ordering::Release);
     shared
         .epoch
         .store((seq << 16) | helpers as u64, Ordering::SeqCst);
@@ -139,8 +173,9 @@ pub fn run(threads: usize, f: &(dyn Fn(usize) + Sync)) {
         shared.wake.notify_all();
     }
     let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
+    let joined = (shared.gate.fetch_or(CLOSED, Ordering::AcqRel) & (CLOSED - 1)) as usize;
     let mut spins = 0u32;
-    while shared.done.load(Ordering::Acquire) < helpers {
+    while shared.done.load(Ordering::Acquire) < joined {
         spins = spins.wrapping_add(1);
         if spins.is_multiple_of(1024) {
             std::thread::yield_now();

@@ -1,5 +1,6 @@
-//! The persistent pool runs every participant exactly once per job, across many jobs, thread
-//! counts and concurrent callers, and `matmul` gives the same result at every thread count.
+//! The persistent pool runs the caller's part of every job and each other participant at most
+//! once, hands out every chunk exactly once across many jobs, thread counts and concurrent
+//! callers, and `matmul` gives the same result at every thread count.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -7,14 +8,15 @@ use tensor::cpu::{self, parallel};
 use tensor::{ops, DType, Tensor};
 
 #[test]
-fn every_participant_runs_once_per_job() {
+fn participants_run_at_most_once_per_job() {
     for threads in [1, 2, 3, 4] {
         for _ in 0..200 {
             let hits: Vec<AtomicUsize> = (0..threads).map(|_| AtomicUsize::new(0)).collect();
             parallel::run(threads, &|i| {
                 hits[i].fetch_add(1, Ordering::Relaxed);
             });
-            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+            assert_eq!(hits[0].load(Ordering::Relaxed), 1);
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) <= 1));
         }
     }
 }

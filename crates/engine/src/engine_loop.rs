@@ -562,3 +562,166 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LoadOptions, SamplingParams};
+
+    fn start(config: EngineConfig) -> EngineHandle {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/stories260K/stories260K.gguf"
+        );
+        let opts = LoadOptions {
+            threads: 1,
+            ..LoadOptions::default()
+        };
+        let lm = LoadedModel::open(std::path::Path::new(path), &opts).unwrap();
+        Engine::start(lm, config).unwrap()
+    }
+
+    fn requests(h: &EngineHandle) -> Vec<Request> {
+        let tok = h.tokenizer();
+        [
+            "Once upon a time",
+            "The cat sat",
+            "Lily wanted to play with her friends",
+        ]
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            let ids = tok.encode(p, true, true);
+            let mut greedy = Request::greedy(ids.clone(), 30);
+            greedy.prompt_logprobs = Some(2);
+            greedy.logprobs = Some(1);
+            let mut seeded = Request::greedy(ids, 30);
+            seeded.sampling = SamplingParams {
+                temperature: 0.9,
+                seed: i as u64,
+                ..SamplingParams::default()
+            };
+            seeded.frequency_penalty = 0.5;
+            [greedy, seeded]
+        })
+        .collect()
+    }
+
+    fn events(rx: &EventReceiver) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Some(e) = rx.recv() {
+            let done = matches!(e, Event::Done { .. } | Event::Error(_));
+            let e = match e {
+                // Whether the prefix cache helped depends on what ran before: not compared.
+                Event::Done {
+                    text,
+                    finish,
+                    mut usage,
+                } => {
+                    usage.cached_tokens = 0;
+                    Event::Done {
+                        text,
+                        finish,
+                        usage,
+                    }
+                }
+                e => e,
+            };
+            out.push(e);
+            if done {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn outputs_do_not_depend_on_batching_or_preemption() {
+        // Small blocks, a small step budget and a cache of two contexts: prefill chunks,
+        // decodes and preemptions all mix.
+        let h = start(EngineConfig {
+            ctx: Some(64),
+            block_size: 4,
+            max_batch_tokens: 8,
+            kv_mem_bytes: Some(1),
+            ..EngineConfig::default()
+        });
+        let reqs = requests(&h);
+        let alone: Vec<Vec<Event>> = reqs
+            .iter()
+            .map(|r| events(&h.submit(r.clone()).unwrap()))
+            .collect();
+        let rxs: Vec<EventReceiver> = reqs.iter().map(|r| h.submit(r.clone()).unwrap()).collect();
+        let batched: Vec<Vec<Event>> = rxs.iter().map(events).collect();
+        for (i, (a, b)) in alone.iter().zip(&batched).enumerate() {
+            let first = a.iter().zip(b).position(|(x, y)| x != y);
+            assert!(
+                first.is_none() && a.len() == b.len(),
+                "request {i}: first difference at event {first:?}: {:?} vs {:?}",
+                first.map(|k| &a[k]),
+                first.map(|k| &b[k])
+            );
+        }
+        assert!(matches!(alone[0][0], Event::PromptLogprobs(ref v) if v.len() == 4));
+        let m = h.metrics();
+        assert!(m.preemptions > 0, "{m:?}");
+        assert_eq!((m.kv_blocks_used, m.running, m.queue_depth), (0, 0, 0));
+        h.join();
+    }
+
+    #[test]
+    fn dropping_the_receiver_cancels_and_frees_blocks() {
+        let h = start(EngineConfig {
+            step_delay: Some(Duration::from_millis(2)),
+            ..EngineConfig::default()
+        });
+        let mut r = Request::greedy(h.tokenizer().encode("Once", true, true), 1000);
+        r.ignore_eos = true;
+        let rx = h.submit(r).unwrap();
+        assert!(matches!(rx.recv(), Some(Event::Token { .. })));
+        assert!(h.metrics().kv_blocks_used > 0);
+        drop(rx);
+        let t0 = std::time::Instant::now();
+        while h.metrics().kv_blocks_used > 0 && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let m = h.metrics();
+        assert_eq!((m.kv_blocks_used, m.running, m.cancelled), (0, 0, 1));
+        h.join();
+        assert!(!h.is_running());
+        assert_eq!(
+            h.submit(Request::greedy(vec![1], 1)).unwrap_err(),
+            SubmitError::Unavailable
+        );
+    }
+
+    #[test]
+    fn invalid_requests_are_refused_with_a_reason() {
+        let h = start(EngineConfig {
+            ctx: Some(16),
+            ..EngineConfig::default()
+        });
+        let bad = |r: Request| match h.submit(r) {
+            Err(SubmitError::Invalid(why)) => why,
+            other => panic!("accepted: {other:?}"),
+        };
+        assert!(bad(Request::greedy(vec![], 1)).contains("empty"));
+        assert!(bad(Request::greedy(vec![1; 16], 1)).contains("context"));
+        assert!(bad(Request::greedy(vec![1, 1_000_000], 1)).contains("out of range"));
+        let mut r = Request::greedy(vec![1], 1);
+        r.logprobs = Some(99);
+        assert!(bad(r).contains("log-probabilities"));
+        // A prompt filling the context may still be scored.
+        let mut r = Request::greedy(vec![1; 16], 0);
+        r.prompt_logprobs = Some(0);
+        let ev = events(&h.submit(r).unwrap());
+        assert!(matches!(
+            ev.last(),
+            Some(Event::Done {
+                finish: FinishReason::Length,
+                ..
+            })
+        ));
+        h.join();
+    }
+}

@@ -133,6 +133,38 @@ fn llama_bpe_and_qwen2_match_llama_cpp() {
     }
 }
 
+/// The older set's vectors whose vocabulary is only in the newer set: `llama-bpe` and `qwen2`,
+/// and `deepseek-r1-qwen` (the Qwen2 vocabulary under its own pre-tokenizer name, which selects
+/// the same pattern).
+#[test]
+fn older_vectors_with_newer_vocabularies() {
+    let newer = Path::new(SHARED).join("tokenizer-tests/llama.cpp-0c1e570");
+    let older = Path::new(SHARED_LLAMA_CPP);
+    for (vocab, vectors) in [
+        ("ggml-vocab-llama-bpe", &["ggml-vocab-llama-bpe"][..]),
+        (
+            "ggml-vocab-qwen2",
+            &["ggml-vocab-qwen2", "ggml-vocab-deepseek-r1-qwen"][..],
+        ),
+    ] {
+        let gguf = newer.join(format!("{vocab}.gguf"));
+        if !gguf.exists() {
+            println!("skipped: {} not found", gguf.display());
+            continue;
+        }
+        let tokenizer = load(&gguf);
+        for name in vectors {
+            let n = check(
+                &tokenizer,
+                &format!("llama.cpp/{name} with llama.cpp-0c1e570/{vocab}.gguf"),
+                &older.join(format!("{name}.gguf.inp")),
+                &older.join(format!("{name}.gguf.out")),
+            );
+            assert_eq!(n, 46);
+        }
+    }
+}
+
 #[test]
 fn meta_llama3_tiktoken_matches_meta() {
     let Some(tokenizer) = crate::meta_tokenizer("meta-llama3-tokenizer") else {

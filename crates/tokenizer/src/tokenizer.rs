@@ -48,8 +48,8 @@ impl Tokenizer {
     /// `add_special` puts BOS first when the vocabulary's `add_bos` is set and EOS last when its
     /// `add_eos` is set. `parse_special` turns control-token texts in `text` (such as `<s>`) into
     /// their ids; user-defined tokens are matched either way. Each piece of text between special
-    /// tokens is tokenized on its own, with the SentencePiece space prefix added when it starts
-    /// the input or follows a special token.
+    /// tokens is tokenized on its own: by SentencePiece with its space prefix when it starts the
+    /// input or follows a special token, or by the byte-level BPE's pre-tokenizer and merges.
     pub fn encode(&self, text: &str, add_special: bool, parse_special: bool) -> Vec<u32> {
         let vocab = &self.vocab;
         let mut output = Vec::new();

@@ -50,7 +50,12 @@ impl LoadedModel {
         let gguf = GgufFile::parse(bytes.as_bytes())?;
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         let model = models::load(&gguf, bytes, opts)?;
-        Ok(Self { format: ModelFormat::Gguf(gguf), model, tokenizer, origin })
+        Ok(Self {
+            format: ModelFormat::Gguf(gguf),
+            model,
+            tokenizer,
+            origin,
+        })
     }
 
     fn open_hf(dir: &Path, opts: &LoadOptions) -> Result<Self> {
@@ -62,14 +67,25 @@ impl LoadedModel {
         }
         let checkpoint = HfCheckpoint::open(dir)?;
         let Some(tokenizer_json) = &checkpoint.tokenizer_json else {
-            return Err(Error::InvalidRequest(format!("'{}' has no tokenizer.json", dir.display())));
+            return Err(Error::InvalidRequest(format!(
+                "'{}' has no tokenizer.json",
+                dir.display()
+            )));
         };
         let mut tokenizer =
             Tokenizer::from_hf_files(tokenizer_json, checkpoint.tokenizer_config_json.as_deref())?;
         // generation_config.json's eos_token_id (a number or a list) ends generation too.
-        if let Some(eos) = checkpoint.generation_config.as_ref().and_then(|g| g.get("eos_token_id")) {
+        if let Some(eos) = checkpoint
+            .generation_config
+            .as_ref()
+            .and_then(|g| g.get("eos_token_id"))
+        {
             let ids: Vec<u32> = match eos {
-                serde_json::Value::Array(list) => list.iter().filter_map(|v| v.as_u64()).map(|v| v as u32).collect(),
+                serde_json::Value::Array(list) => list
+                    .iter()
+                    .filter_map(|v| v.as_u64())
+                    .map(|v| v as u32)
+                    .collect(),
                 v => v.as_u64().map(|v| vec![v as u32]).unwrap_or_default(),
             };
             tokenizer.add_end_of_generation(&ids);

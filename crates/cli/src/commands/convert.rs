@@ -26,7 +26,11 @@ fn parse_type(s: &str) -> Result<ConvertType, String> {
 pub(crate) fn run(args: Args) -> Result<()> {
     let start = Instant::now();
     let summary = convert_hf_to_gguf(&args.input, &args.output, args.ty).with_context(|| {
-        format!("cannot convert '{}' to '{}'", args.input.display(), args.output.display())
+        format!(
+            "cannot convert '{}' to '{}'",
+            args.input.display(),
+            args.output.display()
+        )
     })?;
     eprintln!(
         "wrote {} ({} architecture, {} tensors, {} bytes) in {:.1} s",

@@ -21,7 +21,8 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<()> {
     if let Some(dir) = args.model.as_ref().filter(|p| p.is_dir()) {
-        let checkpoint = HfCheckpoint::open(dir).with_context(|| format!("cannot read '{}'", dir.display()))?;
+        let checkpoint =
+            HfCheckpoint::open(dir).with_context(|| format!("cannot read '{}'", dir.display()))?;
         print!("{}", describe_hf(&checkpoint));
         return Ok(());
     }
@@ -120,7 +121,12 @@ fn describe_hf(ck: &HfCheckpoint) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "file:          {}", ck.dir.display());
     let names = ck.tensor_names();
-    let _ = writeln!(s, "format:        Hugging Face folder, {} safetensors shard(s), {} tensors", ck.shards.len(), names.len());
+    let _ = writeln!(
+        s,
+        "format:        Hugging Face folder, {} safetensors shard(s), {} tensors",
+        ck.shards.len(),
+        names.len()
+    );
     match models::ModelConfig::from_hf(&ck.config) {
         Ok(c) => describe_config(&mut s, &c),
         Err(e) => {
@@ -128,9 +134,11 @@ fn describe_hf(ck: &HfCheckpoint) -> String {
         }
     }
     let tokenizer = match &ck.tokenizer_json {
-        Some(json) => tokenizer::Tokenizer::from_hf_files(json, ck.tokenizer_config_json.as_deref())
-            .map(|t| t.summary())
-            .unwrap_or_else(|e| format!("unavailable ({e})")),
+        Some(json) => {
+            tokenizer::Tokenizer::from_hf_files(json, ck.tokenizer_config_json.as_deref())
+                .map(|t| t.summary())
+                .unwrap_or_else(|e| format!("unavailable ({e})"))
+        }
         None => "none (no tokenizer.json)".to_string(),
     };
     let _ = writeln!(s, "tokenizer:     {tokenizer}");
@@ -143,24 +151,56 @@ fn describe_hf(ck: &HfCheckpoint) -> String {
         n_params += count;
         n_bytes += t.range.len() as u64;
         let shape: Vec<String> = t.shape.iter().map(usize::to_string).collect();
-        let _ = writeln!(table, "{:<36} {:<7} {:<22} {:>12}", name, t.dtype.name(), format!("[{}]", shape.join(", ")), t.range.len());
+        let _ = writeln!(
+            table,
+            "{:<36} {:<7} {:<22} {:>12}",
+            name,
+            t.dtype.name(),
+            format!("[{}]", shape.join(", ")),
+            t.range.len()
+        );
     }
-    let _ = writeln!(s, "parameters:    {} ({}), tensor data {}", n_params, human_count(n_params), human_bytes(n_bytes));
-    let _ = writeln!(s, "\n{:<36} {:<7} {:<22} {:>12}", "tensor", "type", "shape", "bytes");
+    let _ = writeln!(
+        s,
+        "parameters:    {} ({}), tensor data {}",
+        n_params,
+        human_count(n_params),
+        human_bytes(n_bytes)
+    );
+    let _ = writeln!(
+        s,
+        "\n{:<36} {:<7} {:<22} {:>12}",
+        "tensor", "type", "shape", "bytes"
+    );
     s.push_str(&table);
     s
 }
 
 fn describe_config(s: &mut String, c: &models::ModelConfig) {
     use std::fmt::Write;
-    let name = c.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
     let _ = writeln!(s, "architecture:  {}{name}", c.architecture);
     let _ = writeln!(s, "hidden_size:   {}", c.hidden_size);
     let _ = writeln!(s, "intermediate:  {}", c.intermediate_size);
     let _ = writeln!(s, "n_layers:      {}", c.n_layers);
-    let _ = writeln!(s, "n_heads:       {} (n_kv_heads {}, head_dim {})", c.n_heads, c.n_kv_heads, c.head_dim);
-    let scaling = c.rope_scaling.map(|r| format!(", llama3 scaling x{}", r.factor)).unwrap_or_default();
-    let _ = writeln!(s, "rope:          {:?}, {} dims, theta {}{scaling}", c.rope_style, c.rope_dim, c.rope_theta);
+    let _ = writeln!(
+        s,
+        "n_heads:       {} (n_kv_heads {}, head_dim {})",
+        c.n_heads, c.n_kv_heads, c.head_dim
+    );
+    let scaling = c
+        .rope_scaling
+        .map(|r| format!(", llama3 scaling x{}", r.factor))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "rope:          {:?}, {} dims, theta {}{scaling}",
+        c.rope_style, c.rope_dim, c.rope_theta
+    );
     let _ = writeln!(s, "rms_norm_eps:  {:e}", c.rms_norm_eps);
     let _ = writeln!(s, "context:       {}", c.context_length);
     let _ = writeln!(s, "vocab_size:    {}", c.vocab_size);
@@ -169,7 +209,11 @@ fn describe_config(s: &mut String, c: &models::ModelConfig) {
     }
     if let Some(m) = &c.moe {
         let n_moe = m.moe_layers.iter().filter(|&&x| x).count();
-        let shared = if m.shared_expert { " + shared expert" } else { "" };
+        let shared = if m.shared_expert {
+            " + shared expert"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
             "experts:       {} (top-{}, width {}, {:?}){shared}, MoE in {n_moe} of {} layers",
@@ -177,8 +221,13 @@ fn describe_config(s: &mut String, c: &models::ModelConfig) {
         );
     }
     if let Some(l4) = &c.llama4 {
-        let nope: Vec<String> =
-            l4.rope_layers.iter().enumerate().filter(|(_, &r)| !r).map(|(i, _)| i.to_string()).collect();
+        let nope: Vec<String> = l4
+            .rope_layers
+            .iter()
+            .enumerate()
+            .filter(|(_, &r)| !r)
+            .map(|(i, _)| i.to_string())
+            .collect();
         let _ = writeln!(
             s,
             "attention:     chunk {:?} on RoPE layers, NoPE layers [{}], temperature {:?}",

@@ -3,6 +3,7 @@
 
 mod architectures;
 mod chat;
+mod serve_cli;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -65,14 +65,32 @@ pub fn matmul(
                 act.resize(n_tokens * act_row, 0);
                 quantize_activations(format, threads, x, cols, act);
                 let act: &[u8] = act;
+                let dot4 = kernels.dot4_quant(dtype);
+                let w_row = dtype
+                    .row_bytes(cols)
+                    .expect("checked when the tensor was built");
+                let w_bytes = w.bytes();
+                let a = |t: usize| &act[t * act_row..(t + 1) * act_row];
                 parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
-                    for_each_tile(range, n_tokens, |r, t| {
-                        store(
-                            t,
-                            r,
-                            dot(w.row_bytes(r), &act[t * act_row..(t + 1) * act_row]),
-                        );
-                    });
+                    for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
+                        let t_end = (t0 + TOKEN_TILE).min(n_tokens);
+                        for r in range.clone() {
+                            let row = &w_bytes[r * w_row..(r + 1) * w_row];
+                            let mut t = t0;
+                            if let Some(dot4) = dot4 {
+                                while t + 4 <= t_end {
+                                    let v = dot4(row, [a(t), a(t + 1), a(t + 2), a(t + 3)]);
+                                    for (k, v) in v.into_iter().enumerate() {
+                                        store(t + k, r, v);
+                                    }
+                                    t += 4;
+                                }
+                            }
+                            for t in t..t_end {
+                                store(t, r, dot(row, a(t)));
+                            }
+                        }
+                    }
                 });
             });
         }

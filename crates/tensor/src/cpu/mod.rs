@@ -23,6 +23,10 @@ pub type DotFn = fn(row: &[u8], x: &[f32]) -> f32;
 /// type's `ActFormat` (raw bytes of as many activation blocks as the row has values).
 pub type QDotFn = fn(row: &[u8], act: &[u8]) -> f32;
 
+/// One block-quantized weight row · four activation rows (the inner step of the batched
+/// matrix-matrix product: the row is unpacked once for four tokens).
+pub type QDot4Fn = fn(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4];
+
 /// One instruction set's kernels.
 #[derive(Debug)]
 pub struct KernelSet {
@@ -58,6 +62,14 @@ pub struct KernelSet {
     pub dot_q6_k: QDotFn,
     /// IQ4_XS row · Q8K activations.
     pub dot_iq4_xs: QDotFn,
+    /// Q4_0 row · four Q8 activation rows.
+    pub dot4_q4_0: QDot4Fn,
+    /// Q8_0 row · four Q8 activation rows.
+    pub dot4_q8_0: QDot4Fn,
+    /// Q4_K row · four Q8K activation rows.
+    pub dot4_q4_k: QDot4Fn,
+    /// Q6_K row · four Q8K activation rows.
+    pub dot4_q6_k: QDot4Fn,
 }
 
 impl KernelSet {
@@ -87,6 +99,19 @@ impl KernelSet {
             DType::Q6K => self.dot_q6_k,
             DType::Iq4Xs => self.dot_iq4_xs,
             DType::F32 | DType::F16 | DType::Bf16 => return None,
+        })
+    }
+}
+
+impl KernelSet {
+    /// The four-token kernel for weights of `dtype`, for the types that have one.
+    pub fn dot4_quant(&self, dtype: DType) -> Option<QDot4Fn> {
+        Some(match dtype {
+            DType::Q4_0 => self.dot4_q4_0,
+            DType::Q8_0 => self.dot4_q8_0,
+            DType::Q4K => self.dot4_q4_k,
+            DType::Q6K => self.dot4_q6_k,
+            _ => return None,
         })
     }
 }

@@ -28,6 +28,10 @@ pub static KERNELS: KernelSet = KernelSet {
     dot_q5_k,
     dot_q6_k,
     dot_iq4_xs,
+    dot4_q4_0,
+    dot4_q8_0,
+    dot4_q4_k,
+    dot4_q6_k,
 };
 
 /// F32 row · x.
@@ -99,4 +103,20 @@ quantized_dots! {
     dot_q5_k => DType::Q5K,
     dot_q6_k => DType::Q6K,
     dot_iq4_xs => DType::Iq4Xs,
+}
+
+macro_rules! four_token_dots {
+    ($($name:ident => $one:ident),* $(,)?) => {$(
+        #[doc = concat!("Four activation rows, one `", stringify!($one), "` each.")]
+        pub fn $name(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
+            acts.map(|a| $one(row, a))
+        }
+    )*};
+}
+
+four_token_dots! {
+    dot4_q4_0 => dot_q4_0,
+    dot4_q8_0 => dot_q8_0,
+    dot4_q4_k => dot_q4_k,
+    dot4_q6_k => dot_q6_k,
 }

@@ -32,6 +32,10 @@ static KERNELS: KernelSet = KernelSet {
     dot_q5_k,
     dot_q6_k,
     dot_iq4_xs,
+    dot4_q4_0,
+    dot4_q8_0,
+    dot4_q4_k,
+    dot4_q6_k,
 };
 
 /// The AVX2 kernel set, when this CPU has AVX2, FMA and F16C.
@@ -40,6 +44,23 @@ pub fn kernels() -> Option<&'static KernelSet> {
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c");
     ok.then_some(&KERNELS)
+}
+
+macro_rules! wrappers4 {
+    ($($name:ident => $imp:ident),* $(,)?) => {$(
+        fn $name(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
+            // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and
+            // f16c.
+            unsafe { $imp(row, acts) }
+        }
+    )*};
+}
+
+wrappers4! {
+    dot4_q4_0 => dot4_q4_0_avx2,
+    dot4_q8_0 => dot4_q8_0_avx2,
+    dot4_q4_k => dot4_q4_k_avx2,
+    dot4_q6_k => dot4_q6_k_avx2,
 }
 
 // The wrappers are private: they are reachable only through `KERNELS`, which `kernels()` returns
@@ -464,6 +485,87 @@ unsafe fn dot_q3_k_avx2(row: &[u8], act: &[u8]) -> f32 {
     hsum(acc) - corr
 }
 
+/// The eight 6-bit scales (bytes 0..8) and mins (bytes 8..16) of a Q4_K / Q5_K block, from the
+/// 12 packed bytes at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn k4_scales_mins(p: *const u8) -> __m128i {
+    // SAFETY: the caller guarantees 12 readable bytes at p.
+    let u: [u32; 3] = unsafe { [0, 4, 8].map(|o| p.add(o).cast::<u32>().read_unaligned()) };
+    const M1: u32 = 0x3f3f_3f3f;
+    const M2: u32 = 0x0f0f_0f0f;
+    const M3: u32 = 0x0303_0303;
+    let scales_hi = (u[2] & M2) | (((u[0] >> 6) & M3) << 4);
+    let mins_hi = ((u[2] >> 4) & M2) | (((u[1] >> 6) & M3) << 4);
+    _mm_set_epi32(
+        mins_hi as i32,
+        (u[1] & M1) as i32,
+        scales_hi as i32,
+        (u[0] & M1) as i32,
+    )
+}
+
+/// Shuffle that broadcasts i16 element `e` of a 128-bit vector to all eight.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn broadcast_i16(v: __m128i, e: i32) -> __m128i {
+    let lo = (2 * e) as i8;
+    _mm_shuffle_epi8(
+        v,
+        _mm_set_epi8(
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+            lo + 1,
+            lo,
+        ),
+    )
+}
+
+/// Scale vectors of a Q4_K / Q5_K block: for sub-block j, all sixteen i16 lanes hold its scale;
+/// plus the eight mins as i16.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn k4_scale_vectors(p: *const u8) -> ([__m256i; 8], __m128i) {
+    // SAFETY: the caller guarantees 12 readable bytes at p.
+    let sm = unsafe { k4_scales_mins(p) };
+    let scales = _mm_cvtepu8_epi16(sm);
+    let mins = _mm_cvtepu8_epi16(_mm_srli_si128::<8>(sm));
+    let v = std::array::from_fn(|j| {
+        let b = broadcast_i16(scales, j as i32);
+        _mm256_set_m128i(b, b)
+    });
+    (v, mins)
+}
+
+/// Σ_j min_j · (activation sum of sub-block j) of a Q8K block, as i32.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn k4_min_sum(mins: __m128i, a: *const u8) -> i32 {
+    // SAFETY: the caller passes a 292-byte Q8K block; its sums are at bytes 260..292.
+    let (b0, b1) = unsafe {
+        (
+            _mm_loadu_si128(a.add(260).cast()),
+            _mm_loadu_si128(a.add(276).cast()),
+        )
+    };
+    let prod = _mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1));
+    let s = _mm_add_epi32(prod, _mm_unpackhi_epi64(prod, prod));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<1>(s));
+    _mm_cvtsi128_si32(s)
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_k_avx2(row: &[u8], act: &[u8]) -> f32 {
     let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
@@ -472,28 +574,77 @@ unsafe fn dot_q4_k_avx2(row: &[u8], act: &[u8]) -> f32 {
         // SAFETY: w points at a 144-byte Q4_K block, a at a 292-byte Q8K block.
         unsafe {
             let dy = f32_at(a);
-            let packed = std::slice::from_raw_parts(w.add(4), 12);
-            let sm: [(u8, u8); 8] = std::array::from_fn(|j| scale_min_k4(j, packed));
-            let bs = bsums(a);
-            let mins: i32 = (0..8)
-                .map(|j| i32::from(sm[j].1) * (bs[2 * j] + bs[2 * j + 1]))
-                .sum();
+            let (sv, mins) = k4_scale_vectors(w.add(4));
             let mut sumi = _mm256_setzero_si256();
             for j in 0..4 {
                 let bits = load32(w.add(16 + 32 * j));
                 let lo = _mm256_and_si256(bits, m4);
                 let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(bits), m4);
-                let (s0, s1) = (i16::from(sm[2 * j].0), i16::from(sm[2 * j + 1].0));
-                let p0 = madd_us8_scaled(lo, load32(a.add(4 + 64 * j)), s0, s0);
-                let p1 = madd_us8_scaled(hi, load32(a.add(36 + 64 * j)), s1, s1);
+                let p0 = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(lo, load32(a.add(4 + 64 * j))),
+                    sv[2 * j],
+                );
+                let p1 = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(hi, load32(a.add(36 + 64 * j))),
+                    sv[2 * j + 1],
+                );
                 sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
             }
-            let d = dy * f16_at(w);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-            corr += dy * f16_at(w.add(2)) * mins as f32;
+            acc = _mm256_fmadd_ps(
+                _mm256_set1_ps(dy * f16_at(w)),
+                _mm256_cvtepi32_ps(sumi),
+                acc,
+            );
+            corr += dy * f16_at(w.add(2)) * k4_min_sum(mins, a) as f32;
         }
     });
     hsum(acc) - corr
+}
+
+/// Q4_K row · four activation rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q4_k_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
+    let nb = row.len() / k_quants::Q4K_BYTES;
+    for a in acts {
+        assert!(a.len() >= nb * Q8K_BYTES);
+    }
+    let m4 = _mm256_set1_epi8(0x0f);
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut corr = [0.0f32; 4];
+    for i in 0..nb {
+        // SAFETY: i < nb: block i of the row (144 bytes) and of each activation row (292
+        // bytes) lie inside the slices checked above.
+        unsafe {
+            let w = row.as_ptr().add(i * k_quants::Q4K_BYTES);
+            let a: [*const u8; 4] = acts.map(|x| x.as_ptr().add(i * Q8K_BYTES));
+            let (sv, mins) = k4_scale_vectors(w.add(4));
+            let mut sumi = [_mm256_setzero_si256(); 4];
+            for j in 0..4 {
+                let bits = load32(w.add(16 + 32 * j));
+                let lo = _mm256_and_si256(bits, m4);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(bits), m4);
+                for t in 0..4 {
+                    let p0 = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(lo, load32(a[t].add(4 + 64 * j))),
+                        sv[2 * j],
+                    );
+                    let p1 = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(hi, load32(a[t].add(36 + 64 * j))),
+                        sv[2 * j + 1],
+                    );
+                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(p0, p1));
+                }
+            }
+            let (d, dmin) = (f16_at(w), f16_at(w.add(2)));
+            for t in 0..4 {
+                let dy = f32_at(a[t]);
+                acc[t] =
+                    _mm256_fmadd_ps(_mm256_set1_ps(dy * d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+                corr[t] += dy * dmin * k4_min_sum(mins, a[t]) as f32;
+            }
+        }
+    }
+    std::array::from_fn(|t| hsum(acc[t]) - corr[t])
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -540,43 +691,185 @@ unsafe fn dot_q5_k_avx2(row: &[u8], act: &[u8]) -> f32 {
     hsum(acc) - corr
 }
 
+/// The sixteen i8 scales of a Q6_K block as i16 pairs: vector `k` has scale 2k in its low
+/// 128-bit lane and 2k + 1 in its high lane; plus Σ scale·(activation sum) per lane pair.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6k_scales(w: *const u8) -> [__m256i; 8] {
+    // SAFETY: the caller passes a 210-byte Q6_K block; the scales are at bytes 192..208.
+    let s8 = unsafe { _mm_loadu_si128(w.add(192).cast()) };
+    std::array::from_fn(|k| {
+        let (lo, hi) = ((2 * k) as i8, (2 * k + 1) as i8);
+        let pick = _mm_shuffle_epi8(
+            s8,
+            _mm_set_epi8(
+                hi, hi, hi, hi, hi, hi, hi, hi, lo, lo, lo, lo, lo, lo, lo, lo,
+            ),
+        );
+        _mm256_cvtepi8_epi16(pick)
+    })
+}
+
+/// 32 · Σ_g scale_g · (activation sum of group g), as eight i32 lanes to subtract.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6k_offset(w: *const u8, a: *const u8) -> __m256i {
+    // SAFETY: w is a 210-byte Q6_K block (scales at 192..208), a a 292-byte Q8K block (sums at
+    // 260..292).
+    let (s8, sums) = unsafe {
+        (
+            _mm_loadu_si128(w.add(192).cast()),
+            _mm256_loadu_si256(a.add(260).cast()),
+        )
+    };
+    _mm256_slli_epi32::<5>(_mm256_madd_epi16(_mm256_cvtepi8_epi16(s8), sums))
+}
+
+/// The 6-bit codes of half `h` of a Q6_K block: values 128h + 32k + (0..32) in vector k.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn q6k_codes(w: *const u8, h: usize) -> [__m256i; 4] {
+    let (m4, m2) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(3));
+    // SAFETY: the caller passes a 210-byte Q6_K block and h < 2.
+    let (b1, b2, hb) = unsafe {
+        (
+            load32(w.add(64 * h)),
+            load32(w.add(64 * h + 32)),
+            load32(w.add(128 + 32 * h)),
+        )
+    };
+    let high = |shift: i32| {
+        let v = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), m2);
+        _mm256_slli_epi16::<4>(v)
+    };
+    [
+        _mm256_or_si256(_mm256_and_si256(b1, m4), high(0)),
+        _mm256_or_si256(_mm256_and_si256(b2, m4), high(2)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b1), m4), high(4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b2), m4), high(6)),
+    ]
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q6_k_avx2(row: &[u8], act: &[u8]) -> f32 {
-    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
-    let (m4, m2) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(3));
+    let mut acc = _mm256_setzero_ps();
     q8k_blocks!(row, act, k_quants::Q6K_BYTES, |w, a| {
         // SAFETY: w points at a 210-byte Q6_K block, a at a 292-byte Q8K block.
         unsafe {
-            let d = f32_at(a) * f16_at(w.add(208));
-            let sc: [i16; 16] = std::array::from_fn(|g| i16::from(*w.add(192 + g) as i8));
-            let bs = bsums(a);
-            let offs: i32 = (0..16).map(|g| i32::from(sc[g]) * bs[g]).sum();
-            let mut sumi = _mm256_setzero_si256();
+            let sc = q6k_scales(w);
+            let mut sumi = _mm256_sub_epi32(_mm256_setzero_si256(), q6k_offset(w, a));
             for h in 0..2 {
-                let b1 = load32(w.add(64 * h));
-                let b2 = load32(w.add(64 * h + 32));
-                let hb = load32(w.add(128 + 32 * h));
-                let high = |shift: i32| {
-                    let v = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), m2);
-                    _mm256_slli_epi16::<4>(v)
-                };
-                let q = [
-                    _mm256_or_si256(_mm256_and_si256(b1, m4), high(0)),
-                    _mm256_or_si256(_mm256_and_si256(b2, m4), high(2)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b1), m4), high(4)),
-                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b2), m4), high(6)),
-                ];
+                let q = q6k_codes(w, h);
                 for (k, &qk) in q.iter().enumerate() {
                     let y = load32(a.add(4 + 128 * h + 32 * k));
-                    let g = 8 * h + 2 * k;
-                    sumi = _mm256_add_epi32(sumi, madd_us8_scaled(qk, y, sc[g], sc[g + 1]));
+                    let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, y), sc[4 * h + k]);
+                    sumi = _mm256_add_epi32(sumi, p);
                 }
             }
+            let d = f32_at(a) * f16_at(w.add(208));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-            corr += d * 32.0 * offs as f32;
         }
     });
-    hsum(acc) - corr
+    hsum(acc)
+}
+
+/// Q6_K row · four activation rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q6_k_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
+    let nb = row.len() / k_quants::Q6K_BYTES;
+    for a in acts {
+        assert!(a.len() >= nb * Q8K_BYTES);
+    }
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for i in 0..nb {
+        // SAFETY: i < nb: block i of the row (210 bytes) and of each activation row (292
+        // bytes) lie inside the slices checked above.
+        unsafe {
+            let w = row.as_ptr().add(i * k_quants::Q6K_BYTES);
+            let a: [*const u8; 4] = acts.map(|x| x.as_ptr().add(i * Q8K_BYTES));
+            let sc = q6k_scales(w);
+            let mut sumi: [__m256i; 4] = std::array::from_fn(|t| {
+                _mm256_sub_epi32(_mm256_setzero_si256(), q6k_offset(w, a[t]))
+            });
+            for h in 0..2 {
+                let q = q6k_codes(w, h);
+                for (k, &qk) in q.iter().enumerate() {
+                    for t in 0..4 {
+                        let y = load32(a[t].add(4 + 128 * h + 32 * k));
+                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, y), sc[4 * h + k]);
+                        sumi[t] = _mm256_add_epi32(sumi[t], p);
+                    }
+                }
+            }
+            let dw = f16_at(w.add(208));
+            for t in 0..4 {
+                let d = f32_at(a[t]) * dw;
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+            }
+        }
+    }
+    std::array::from_fn(|t| hsum(acc[t]))
+}
+
+/// Q4_0 row · four activation rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q4_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
+    let nb = row.len() / 18;
+    for a in acts {
+        assert!(a.len() >= nb * Q8_BYTES);
+    }
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut corr = [0.0f32; 4];
+    for i in 0..nb {
+        // SAFETY: i < nb: block i of the row (18 bytes) and of each activation row (40 bytes)
+        // lie inside the slices checked above.
+        unsafe {
+            let w = row.as_ptr().add(i * 18);
+            let dw = f16_at(w);
+            let q = nibbles(w.add(2));
+            for t in 0..4 {
+                let a = acts[t].as_ptr().add(i * Q8_BYTES);
+                let p = madd_us8(q, load32(a.add(8)));
+                acc[t] = _mm256_fmadd_ps(
+                    _mm256_set1_ps(dw * f32_at(a)),
+                    _mm256_cvtepi32_ps(p),
+                    acc[t],
+                );
+                corr[t] += dw * f32_at(a.add(4));
+            }
+        }
+    }
+    std::array::from_fn(|t| hsum(acc[t]) - 8.0 * corr[t])
+}
+
+/// Q8_0 row · four activation rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot4_q8_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
+    let nb = row.len() / 34;
+    for a in acts {
+        assert!(a.len() >= nb * Q8_BYTES);
+    }
+    let mut acc = [_mm256_setzero_ps(); 4];
+    for i in 0..nb {
+        // SAFETY: i < nb: block i of the row (34 bytes) and of each activation row (40 bytes)
+        // lie inside the slices checked above.
+        unsafe {
+            let w = row.as_ptr().add(i * 34);
+            let dw = f16_at(w);
+            let q = load32(w.add(2));
+            let aq = _mm256_sign_epi8(q, q);
+            for t in 0..4 {
+                let a = acts[t].as_ptr().add(i * Q8_BYTES);
+                let p = madd_us8(aq, _mm256_sign_epi8(load32(a.add(8)), q));
+                acc[t] = _mm256_fmadd_ps(
+                    _mm256_set1_ps(dw * f32_at(a)),
+                    _mm256_cvtepi32_ps(p),
+                    acc[t],
+                );
+            }
+        }
+    }
+    std::array::from_fn(|t| hsum(acc[t]))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

@@ -165,3 +165,41 @@ fn every_kernel_set_matches_scalar_on_float_rows() {
         }
     }
 }
+
+#[test]
+fn four_token_kernels_match_single_token_kernels() {
+    let mut rng = Rng(0xfeed_f00d);
+    for dtype in DType::QUANTIZED {
+        for set in cpu::available() {
+            let Some(dot4) = set.dot4_quant(dtype) else {
+                continue;
+            };
+            let dot = set.dot_quant(dtype).unwrap();
+            let format = ActFormat::for_weights(dtype).unwrap();
+            for len in [256, 2048] {
+                for _ in 0..10 {
+                    let bytes = random_blocks(&mut rng, dtype, len);
+                    let acts: Vec<Vec<u8>> = (0..4)
+                        .map(|_| {
+                            let x: Vec<f32> = (0..len).map(|_| rng.next_f32() * 2.0).collect();
+                            let mut a = vec![0u8; format.row_bytes(len)];
+                            format.quantize(&x, &mut a);
+                            a
+                        })
+                        .collect();
+                    let four = dot4(&bytes, [&acts[0], &acts[1], &acts[2], &acts[3]]);
+                    for (t, a) in acts.iter().enumerate() {
+                        let one = dot(&bytes, a);
+                        let tol = 1e-5 * (one.abs() + 1.0);
+                        assert!(
+                            (four[t] - one).abs() <= tol,
+                            "{} {dtype} len {len} token {t}: {} vs {one}",
+                            set.name,
+                            four[t]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -32,7 +32,9 @@ use crate::{LoadedModel, Scheduler};
 pub struct EngineConfig {
     /// Most sequences running at once.
     pub max_seqs: usize,
-    /// Context length per sequence; `None` (or more than the model's) means the model's.
+    /// Context length per sequence; `None` means the model's, at most `DEFAULT_MAX_CTX`
+    /// (a 128K-token context of f32 keys and values would not fit most machines); more than
+    /// the model's is the model's.
     pub ctx: Option<usize>,
     /// Bytes of KV cache; `None` means room for `max_seqs` full contexts, at most 4 GiB. At
     /// least one full context is always allocated.
@@ -60,6 +62,9 @@ impl Default for EngineConfig {
         }
     }
 }
+
+/// The longest context `EngineConfig::ctx = None` gives.
+pub const DEFAULT_MAX_CTX: usize = 8192;
 
 /// Why a request was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +132,9 @@ impl Engine {
         let ctx = config
             .ctx
             .filter(|&c| c > 0)
-            .map_or(mc.context_length, |c| c.min(mc.context_length));
+            .map_or(mc.context_length.min(DEFAULT_MAX_CTX), |c| {
+                c.min(mc.context_length)
+            });
         let block_size = config.block_size.clamp(1, 1024);
         let probe = KvStore::new(mc.n_layers, mc.kv_dim(), block_size, 0);
         let per_block = probe.bytes_per_block().max(1);

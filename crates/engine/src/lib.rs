@@ -25,7 +25,9 @@ pub mod scheduler;
 mod sequence;
 pub mod stop;
 
-pub use engine_loop::{Engine, EngineConfig, EngineHandle, ModelInfo, SubmitError};
+pub use engine_loop::{
+    Engine, EngineConfig, EngineHandle, ModelInfo, SubmitError, DEFAULT_MAX_CTX,
+};
 pub use error::{Error, Result};
 pub use event_channel::EventReceiver;
 pub use generate::{generate, prompt_logits, GenerateOptions, GenerationStats, StopReason};

@@ -32,7 +32,7 @@ pub(crate) struct Args {
     /// Most sequences running at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
     max_seqs: u32,
-    /// Context length per sequence (default and maximum: the model's).
+    /// Context length per sequence (default: the model's, at most 8192; maximum: the model's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     ctx: Option<u32>,
     /// KV-cache memory, e.g. 512M or 2G (default: max-seqs full contexts, at most 4G).

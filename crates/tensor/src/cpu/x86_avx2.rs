@@ -181,8 +181,26 @@ unsafe fn dot_bf16_avx2(row: &[u8], x: &[f32]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn f16_at(p: *const u8) -> f32 {
     // SAFETY: the caller guarantees two readable bytes at p.
-    let bits = unsafe { p.cast::<u16>().read_unaligned() };
-    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
+    let bits = unsafe { p.cast::<i16>().read_unaligned() };
+    // A broadcast (not an insert into some register) so the conversion depends on nothing else.
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_set1_epi16(bits)))
+}
+
+/// The f16 at `p`, as f32 in all eight lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f16x8_at(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees two readable bytes at p.
+    let bits = unsafe { p.cast::<i16>().read_unaligned() };
+    _mm256_cvtph_ps(_mm_set1_epi16(bits))
+}
+
+/// The f32 at `p`, in all eight lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f32x8_at(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees four readable bytes at p.
+    _mm256_set1_ps(unsafe { p.cast::<f32>().read_unaligned() })
 }
 
 /// The f32 at `p`.
@@ -290,72 +308,67 @@ macro_rules! q8_blocks {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_0_avx2(row: &[u8], act: &[u8]) -> f32 {
-    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     q8_blocks!(row, act, 18, |w, a| {
         // SAFETY: w points at an 18-byte Q4_0 block, a at a 40-byte Q8 block.
         unsafe {
-            let dw = f16_at(w);
+            let dw = f16x8_at(w);
             let p = madd_us8(nibbles(w.add(2)), load32(a.add(8)));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * f32_at(a)), _mm256_cvtepi32_ps(p), acc);
-            corr += dw * f32_at(a.add(4));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, f32x8_at(a)), _mm256_cvtepi32_ps(p), acc);
+            corr = _mm256_fmadd_ps(dw, f32x8_at(a.add(4)), corr);
         }
     });
-    hsum(acc) - 8.0 * corr
+    // Every lane of `corr` holds the same Σ d·s.
+    hsum(acc) - _mm256_cvtss_f32(corr) * 8.0
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_1_avx2(row: &[u8], act: &[u8]) -> f32 {
-    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     q8_blocks!(row, act, 20, |w, a| {
         // SAFETY: w points at a 20-byte Q4_1 block, a at a 40-byte Q8 block.
         unsafe {
             let p = madd_us8(nibbles(w.add(4)), load32(a.add(8)));
-            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            let scale = _mm256_mul_ps(f16x8_at(w), f32x8_at(a));
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
-            corr += f16_at(w.add(2)) * f32_at(a.add(4));
+            corr = _mm256_fmadd_ps(f16x8_at(w.add(2)), f32x8_at(a.add(4)), corr);
         }
     });
-    hsum(acc) + corr
+    hsum(acc) + _mm256_cvtss_f32(corr)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q5_0_avx2(row: &[u8], act: &[u8]) -> f32 {
-    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     let bit4 = _mm256_set1_epi8(0x10);
     q8_blocks!(row, act, 22, |w, a| {
         // SAFETY: w points at a 22-byte Q5_0 block, a at a 40-byte Q8 block.
         unsafe {
-            let dw = f16_at(w);
-            let q = _mm256_or_si256(
-                nibbles(w.add(6)),
-                _mm256_and_si256(bits_to_bytes(w.add(2)), bit4),
-            );
-            let p = madd_us8(q, load32(a.add(8)));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * f32_at(a)), _mm256_cvtepi32_ps(p), acc);
-            corr += dw * f32_at(a.add(4));
+            let dw = f16x8_at(w);
+            let high = _mm256_and_si256(bits_to_bytes(w.add(2)), bit4);
+            let p = madd_us8(_mm256_or_si256(nibbles(w.add(6)), high), load32(a.add(8)));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, f32x8_at(a)), _mm256_cvtepi32_ps(p), acc);
+            corr = _mm256_fmadd_ps(dw, f32x8_at(a.add(4)), corr);
         }
     });
-    hsum(acc) - 16.0 * corr
+    hsum(acc) - 16.0 * _mm256_cvtss_f32(corr)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q5_1_avx2(row: &[u8], act: &[u8]) -> f32 {
-    let (mut acc, mut corr) = (_mm256_setzero_ps(), 0.0f32);
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     let bit4 = _mm256_set1_epi8(0x10);
     q8_blocks!(row, act, 24, |w, a| {
         // SAFETY: w points at a 24-byte Q5_1 block, a at a 40-byte Q8 block.
         unsafe {
-            let q = _mm256_or_si256(
-                nibbles(w.add(8)),
-                _mm256_and_si256(bits_to_bytes(w.add(4)), bit4),
-            );
-            let p = madd_us8(q, load32(a.add(8)));
-            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            let high = _mm256_and_si256(bits_to_bytes(w.add(4)), bit4);
+            let p = madd_us8(_mm256_or_si256(nibbles(w.add(8)), high), load32(a.add(8)));
+            let scale = _mm256_mul_ps(f16x8_at(w), f32x8_at(a));
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
-            corr += f16_at(w.add(2)) * f32_at(a.add(4));
+            corr = _mm256_fmadd_ps(f16x8_at(w.add(2)), f32x8_at(a.add(4)), corr);
         }
     });
-    hsum(acc) + corr
+    hsum(acc) + _mm256_cvtss_f32(corr)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -365,7 +378,7 @@ unsafe fn dot_q8_0_avx2(row: &[u8], act: &[u8]) -> f32 {
         // SAFETY: w points at a 34-byte Q8_0 block, a at a 40-byte Q8 block.
         unsafe {
             let p = madd_i8(load32(w.add(2)), load32(a.add(8)));
-            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            let scale = _mm256_mul_ps(f16x8_at(w), f32x8_at(a));
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
         }
     });
@@ -381,7 +394,7 @@ unsafe fn dot_iq4_nl_avx2(row: &[u8], act: &[u8]) -> f32 {
         unsafe {
             let v = _mm256_shuffle_epi8(table, nibbles(w.add(2)));
             let p = madd_i8(v, load32(a.add(8)));
-            let scale = _mm256_set1_ps(f16_at(w) * f32_at(a));
+            let scale = _mm256_mul_ps(f16x8_at(w), f32x8_at(a));
             acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc);
         }
     });
@@ -819,27 +832,24 @@ unsafe fn dot4_q4_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
         assert!(a.len() >= nb * Q8_BYTES);
     }
     let mut acc = [_mm256_setzero_ps(); 4];
-    let mut corr = [0.0f32; 4];
+    let mut corr = [_mm256_setzero_ps(); 4];
     for i in 0..nb {
         // SAFETY: i < nb: block i of the row (18 bytes) and of each activation row (40 bytes)
         // lie inside the slices checked above.
         unsafe {
             let w = row.as_ptr().add(i * 18);
-            let dw = f16_at(w);
+            let dw = f16x8_at(w);
             let q = nibbles(w.add(2));
             for t in 0..4 {
                 let a = acts[t].as_ptr().add(i * Q8_BYTES);
                 let p = madd_us8(q, load32(a.add(8)));
-                acc[t] = _mm256_fmadd_ps(
-                    _mm256_set1_ps(dw * f32_at(a)),
-                    _mm256_cvtepi32_ps(p),
-                    acc[t],
-                );
-                corr[t] += dw * f32_at(a.add(4));
+                let scale = _mm256_mul_ps(dw, f32x8_at(a));
+                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[t]);
+                corr[t] = _mm256_fmadd_ps(dw, f32x8_at(a.add(4)), corr[t]);
             }
         }
     }
-    std::array::from_fn(|t| hsum(acc[t]) - 8.0 * corr[t])
+    std::array::from_fn(|t| hsum(acc[t]) - 8.0 * _mm256_cvtss_f32(corr[t]))
 }
 
 /// Q8_0 row · four activation rows.
@@ -855,17 +865,14 @@ unsafe fn dot4_q8_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
         // lie inside the slices checked above.
         unsafe {
             let w = row.as_ptr().add(i * 34);
-            let dw = f16_at(w);
+            let dw = f16x8_at(w);
             let q = load32(w.add(2));
             let aq = _mm256_sign_epi8(q, q);
             for t in 0..4 {
                 let a = acts[t].as_ptr().add(i * Q8_BYTES);
                 let p = madd_us8(aq, _mm256_sign_epi8(load32(a.add(8)), q));
-                acc[t] = _mm256_fmadd_ps(
-                    _mm256_set1_ps(dw * f32_at(a)),
-                    _mm256_cvtepi32_ps(p),
-                    acc[t],
-                );
+                let scale = _mm256_mul_ps(dw, f32x8_at(a));
+                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[t]);
             }
         }
     }

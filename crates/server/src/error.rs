@@ -17,6 +17,13 @@ pub enum ApiError {
         /// The parameter at fault, when known.
         param: Option<&'static str>,
     },
+    /// The body could not be read, e.g. larger than the limit (413).
+    Body {
+        /// The status axum chose (413 or 400).
+        status: u16,
+        /// What went wrong.
+        message: String,
+    },
     /// Missing or wrong API key (401).
     Unauthorized,
     /// No such route (404).
@@ -54,6 +61,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Body { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) | ApiError::ModelNotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -71,6 +81,9 @@ impl ApiError {
                 param.map(str::to_string),
                 None,
             ),
+            ApiError::Body { message, .. } => {
+                (message.clone(), "invalid_request_error", None, None)
+            }
             ApiError::Unauthorized => (
                 "Incorrect or missing API key. Send it as 'Authorization: Bearer KEY'.".into(),
                 "invalid_request_error",
@@ -144,6 +157,15 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(message) => ApiError::bad_request(message),
             SubmitError::QueueFull => ApiError::QueueFull,
             SubmitError::Unavailable => ApiError::Unavailable("The server is shutting down".into()),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        ApiError::Body {
+            status: e.status().as_u16(),
+            message: format!("Cannot read the request body: {}", e.body_text()),
         }
     }
 }

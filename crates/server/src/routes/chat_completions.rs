@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -28,9 +29,10 @@ const MAX_MESSAGES: usize = 4096;
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let body = body?;
     let req: ChatRequest = serde_json::from_slice(&body)?;
     state.check_model(req.common.model.as_deref())?;
     let engine = state.engine()?.clone();

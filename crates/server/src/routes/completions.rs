@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,9 +27,10 @@ const DEFAULT_MAX_TOKENS: usize = 16;
 
 pub(crate) async fn handle(
     State(state): State<AppState>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
+    let body = body?;
     let req: CompletionRequest = serde_json::from_slice(&body)?;
     state.check_model(req.common.model.as_deref())?;
     let engine = state.engine()?.clone();

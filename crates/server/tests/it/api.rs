@@ -141,6 +141,12 @@ async fn every_error_case_is_openai_json_with_the_right_status() {
         )
         .await;
     check_error(&r, 400);
+    // A body over the 2 MiB limit.
+    let huge = format!(r#"{{"prompt": "{}"}}"#, "a ".repeat(1_500_000));
+    check_error(
+        &request(a, "POST", "/v1/completions", &[], Some(&huge)).await,
+        413,
+    );
     // Unknown model.
     let r = s
         .post("/v1/completions", &json!({"model": "gpt-4", "prompt": "x"}))

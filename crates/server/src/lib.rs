@@ -189,8 +189,19 @@ async fn authenticate(
 
 /// Counts responses by status for `/metrics`.
 async fn count_status(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
     let code = response.status().as_u16();
+    if code >= 400 {
+        tracing::warn!(
+            %method,
+            path,
+            status = code,
+            latency_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request refused"
+        );
+    }
     let mut map = state
         .http
         .by_status

@@ -38,6 +38,7 @@ async fn official_openai_python_client() {
     .unwrap();
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    println!("{text}");
     assert!(out.status.success(), "{text}");
     assert!(text.contains("ok"), "{text}");
     s.stop().await;

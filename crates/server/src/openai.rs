@@ -8,6 +8,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// A log-probability for the wire: the f32 value as the shortest decimal that reads back to
+/// it, so that JSON built through `serde_json::Value` (which holds f64) prints `-0.24374333`,
+/// not `-0.24374333024024963`.
+pub fn wire_logprob(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
 /// `stop`: one string or a list.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -213,7 +220,7 @@ pub struct TopLogprob {
     /// The token's text.
     pub token: String,
     /// Its log-probability.
-    pub logprob: f32,
+    pub logprob: f64,
     /// Its UTF-8 bytes.
     pub bytes: Vec<u8>,
 }
@@ -224,7 +231,7 @@ pub struct ChatLogprob {
     /// The token's text.
     pub token: String,
     /// Its log-probability.
-    pub logprob: f32,
+    pub logprob: f64,
     /// Its UTF-8 bytes.
     pub bytes: Vec<u8>,
     /// The most likely tokens at this position.
@@ -274,9 +281,9 @@ pub struct LegacyLogprobs {
     /// Token texts.
     pub tokens: Vec<String>,
     /// Their log-probabilities; null for the first prompt token.
-    pub token_logprobs: Vec<Option<f32>>,
+    pub token_logprobs: Vec<Option<f64>>,
     /// Per position, the most likely tokens by text; null for the first prompt token.
-    pub top_logprobs: Vec<Option<BTreeMap<String, f32>>>,
+    pub top_logprobs: Vec<Option<BTreeMap<String, f64>>>,
     /// Character offset of each token in the returned text.
     pub text_offset: Vec<usize>,
 }

@@ -18,8 +18,8 @@ use crate::generation::{
     Prompt,
 };
 use crate::openai::{
-    ChatChoice, ChatLogprob, ChatLogprobs, ChatMessageOut, ChatRequest, ChatResponse, Content,
-    TopLogprob, UsageOut,
+    wire_logprob, ChatChoice, ChatLogprob, ChatLogprobs, ChatMessageOut, ChatRequest, ChatResponse,
+    Content, TopLogprob, UsageOut,
 };
 use crate::sse::{GenStream, Kind, StreamContext};
 use crate::{unix_now, ApiError, AppState};
@@ -154,14 +154,14 @@ fn render(state: &AppState, engine: &EngineHandle, req: &ChatRequest) -> Result<
 pub(crate) fn chat_logprob(engine: &EngineHandle, lp: &TokenLogprob) -> ChatLogprob {
     ChatLogprob {
         token: token_text(engine, lp.token),
-        logprob: lp.logprob,
+        logprob: wire_logprob(lp.logprob),
         bytes: token_bytes(engine, lp.token),
         top_logprobs: lp
             .top
             .iter()
             .map(|&(id, l)| TopLogprob {
                 token: token_text(engine, id),
-                logprob: l,
+                logprob: wire_logprob(l),
                 bytes: token_bytes(engine, id),
             })
             .collect(),

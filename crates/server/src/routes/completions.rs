@@ -17,7 +17,8 @@ use crate::generation::{
     collect, log_done, parse_params, parse_top, submit_all, total_usage, Prompt, MAX_CHOICES,
 };
 use crate::openai::{
-    CompletionChoice, CompletionRequest, CompletionResponse, LegacyLogprobs, PromptField, UsageOut,
+    wire_logprob, CompletionChoice, CompletionRequest, CompletionResponse, LegacyLogprobs,
+    PromptField, UsageOut,
 };
 use crate::sse::{GenStream, Kind, StreamContext};
 use crate::{unix_now, ApiError, AppState};
@@ -156,11 +157,11 @@ pub(crate) struct LegacyBuilder {
     pub(crate) offset: usize,
 }
 
-fn top_map(engine: &EngineHandle, top: &[(u32, f32)]) -> BTreeMap<String, f32> {
+fn top_map(engine: &EngineHandle, top: &[(u32, f32)]) -> BTreeMap<String, f64> {
     let mut map = BTreeMap::new();
     for &(id, lp) in top {
         map.entry(crate::generation::token_text(engine, id))
-            .or_insert(lp);
+            .or_insert(wire_logprob(lp));
     }
     map
 }
@@ -192,7 +193,7 @@ impl LegacyBuilder {
             cum += pieces[i];
             match i.checked_sub(1).and_then(|j| lps.get(j)) {
                 Some(lp) => {
-                    self.out.token_logprobs.push(Some(lp.logprob));
+                    self.out.token_logprobs.push(Some(wire_logprob(lp.logprob)));
                     self.out.top_logprobs.push(Some(top_map(engine, &lp.top)));
                 }
                 None => {
@@ -213,7 +214,9 @@ impl LegacyBuilder {
         self.offset += String::from_utf8_lossy(&engine.tokenizer().token_to_piece(id, false))
             .chars()
             .count();
-        self.out.token_logprobs.push(lp.map(|l| l.logprob));
+        self.out
+            .token_logprobs
+            .push(lp.map(|l| wire_logprob(l.logprob)));
         self.out
             .top_logprobs
             .push(lp.map(|l| top_map(engine, &l.top)));

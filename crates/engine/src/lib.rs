@@ -20,6 +20,7 @@ pub mod kv_cache;
 mod loaded_model;
 pub mod metrics;
 mod request;
+mod score;
 pub mod sampler;
 pub mod scheduler;
 mod sequence;
@@ -38,3 +39,7 @@ pub use models::{LoadOptions, Model, ModelConfig};
 pub use request::{Event, FinishReason, Request, TokenLogprob, Usage, MAX_TOP_LOGPROBS};
 pub use sampler::{Sampler, SamplingParams};
 pub use scheduler::{Scheduler, SchedulerConfig};
+pub use score::{
+    loglikelihood, score_windows, token_logprob, Loglikelihood, LoglikelihoodRequest, ScoreOptions,
+    ScoreWindow,
+};

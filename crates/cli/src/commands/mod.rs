@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 pub(crate) mod chat;
 pub(crate) mod convert;
+pub(crate) mod eval;
 pub(crate) mod info;
 pub(crate) mod logits;
 pub(crate) mod quantize;

@@ -3,6 +3,7 @@
 
 mod architectures;
 mod chat;
+mod eval_cli;
 mod serve_cli;
 
 use std::path::{Path, PathBuf};

@@ -152,14 +152,14 @@ pub(crate) fn attend(
         let qh = &q[head * hd..(head + 1) * hd];
         for (s, &slot) in scores.iter_mut().zip(&slots) {
             let kj = &k_all[slot * kv_dim + kv_off..][..hd];
-            *s = qh.iter().zip(kj).map(|(a, b)| a * b).sum::<f32>() * scale;
+            *s = ops::dot(qh, kj) * scale;
         }
         ops::softmax(scores);
         let oh = &mut out[head * hd..(head + 1) * hd];
         oh.fill(0.0);
         for (&p, &slot) in scores.iter().zip(&slots) {
             let vj = &v_all[slot * kv_dim + kv_off..][..hd];
-            oh.iter_mut().zip(vj).for_each(|(o, &x)| *o += p * x);
+            ops::add_scaled(oh, p, vj);
         }
     }
 }

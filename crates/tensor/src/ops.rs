@@ -197,6 +197,19 @@ pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
     }
 }
 
+/// `Σ a[i] · b[i]` with the fastest kernel set (attention scores).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    (crate::cpu::best().dot_f32)(crate::tensor::f32_as_bytes(&a[..n]), &b[..n])
+}
+
+/// `out[i] += p · v[i]` (attention's weighted sum of values).
+pub fn add_scaled(out: &mut [f32], p: f32, v: &[f32]) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o += p * x;
+    }
+}
+
 /// How rotary embedding pairs up the dimensions of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RopeStyle {
@@ -211,9 +224,21 @@ pub enum RopeStyle {
 pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, inv_freq: &[f32], style: RopeStyle) {
     let half = inv_freq.len();
     debug_assert!(2 * half <= head_dim);
+    // The angles depend only on the position: compute them once for every head.
+    let mut angles = [(0.0f32, 0.0f32); 256];
+    let computed = half <= angles.len();
+    if computed {
+        for (a, &f) in angles.iter_mut().zip(inv_freq) {
+            *a = (pos as f32 * f).sin_cos();
+        }
+    }
     for head in x.chunks_exact_mut(head_dim) {
         for (i, &f) in inv_freq.iter().enumerate() {
-            let (sin, cos) = (pos as f32 * f).sin_cos();
+            let (sin, cos) = if computed {
+                angles[i]
+            } else {
+                (pos as f32 * f).sin_cos()
+            };
             let (a, b) = match style {
                 RopeStyle::Interleaved => (2 * i, 2 * i + 1),
                 RopeStyle::NeoX => (i, i + half),

@@ -166,7 +166,7 @@ fn expected_bytes(dtype: DType, shape: &[usize]) -> Result<usize> {
     Ok(row * rows)
 }
 
-fn f32_as_bytes(v: &[f32]) -> &[u8] {
+pub(crate) fn f32_as_bytes(v: &[f32]) -> &[u8] {
     // SAFETY: f32 has no padding and no invalid bit patterns as bytes; u8 has alignment 1, and
     // the slice covers exactly the same memory and lifetime as `v`.
     unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }

@@ -265,8 +265,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let threads = args
         .threads
         .map_or_else(tensor::cpu::parallel::physical_cores, usize::from);
-    let bytes = ModelBytes::open(&args.input)
-        .with_context(|| format!("cannot read '{}'", args.input.display()))?;
+    // The reader's error names the file and the cause in one line.
+    let bytes = ModelBytes::open(&args.input).map_err(|e| anyhow!("{e}"))?;
     let data = bytes.as_bytes();
     let gguf = GgufFile::parse(data)
         .with_context(|| format!("'{}' is not a usable GGUF file", args.input.display()))?;
@@ -385,7 +385,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     file.flush()?;
     bar.finish_and_clear();
     eprintln!(
-        "{} ({}): {:.0} MiB → {:.0} MiB, {} ({})",
+        "{} ({}): {:.2} MiB → {:.2} MiB, {} ({})",
         args.input.display(),
         arch,
         in_bytes as f64 / (1 << 20) as f64,

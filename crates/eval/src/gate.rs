@@ -12,8 +12,8 @@
 //! metric = "acc_norm"
 //! projected = 0.27
 //! tolerance = 0.05
-//! limit = 100                          # optional; also shots, fewshot_data, and for
-//!                                      # perplexity: method, ctx, chunks
+//! limit = 100                          # optional; also shots, fewshot_data, max_length,
+//!                                      # and for perplexity: method, ctx, chunks
 //! ```
 
 use std::collections::HashMap;
@@ -50,6 +50,7 @@ struct TargetSpec {
     #[serde(default)]
     shots: usize,
     fewshot_data: Option<PathBuf>,
+    max_length: Option<usize>,
     method: Option<Method>,
     ctx: Option<usize>,
     chunks: Option<usize>,
@@ -77,6 +78,8 @@ pub enum Benchmark {
         shots: usize,
         /// Few-shot source file.
         fewshot_data: Option<PathBuf>,
+        /// Longest input (lm-eval's `max_length`).
+        max_length: Option<usize>,
     },
 }
 
@@ -146,9 +149,14 @@ pub fn parse_targets(text: &str, path: &Path) -> Result<Targets> {
         let spec = spanned.into_inner();
         let bad = |m: String| err(Some(line), m);
         let benchmark = if spec.task == "perplexity" {
-            if spec.limit.is_some() || spec.shots != 0 || spec.fewshot_data.is_some() {
+            if spec.limit.is_some()
+                || spec.shots != 0
+                || spec.fewshot_data.is_some()
+                || spec.max_length.is_some()
+            {
                 return Err(bad(
-                    "perplexity takes method, ctx and chunks, not limit, shots or fewshot_data"
+                    "perplexity takes method, ctx and chunks, not limit, shots, \
+                     fewshot_data or max_length"
                         .into(),
                 ));
             }
@@ -177,6 +185,7 @@ pub fn parse_targets(text: &str, path: &Path) -> Result<Targets> {
                 limit: spec.limit,
                 shots: spec.shots,
                 fewshot_data: spec.fewshot_data.map(|p| base.join(p)),
+                max_length: spec.max_length,
             }
         };
         let metrics: &[&str] = match &benchmark {
@@ -298,6 +307,7 @@ pub fn run_benchmark(
             limit,
             shots,
             fewshot_data,
+            max_length,
         } => Ok(run_task(
             lm,
             *task,
@@ -307,6 +317,7 @@ pub fn run_benchmark(
                 shots: *shots,
                 fewshot_data: fewshot_data.clone(),
                 workers,
+                max_length: *max_length,
             },
             progress,
         )?

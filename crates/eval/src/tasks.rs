@@ -98,6 +98,11 @@ pub struct TaskOptions {
     pub fewshot_data: Option<PathBuf>,
     /// Scoring threads; 0 means one per core.
     pub workers: usize,
+    /// Longest input in tokens (lm-eval's `max_length`): longer contexts lose their first tokens.
+    /// Default: the model's context length. lm-eval's Hugging Face backend takes it from
+    /// `config.json` (`max_position_embeddings`), which can be shorter than a GGUF's
+    /// `context_length` (stories260K: 512 vs 2048).
+    pub max_length: Option<usize>,
 }
 
 /// One item, in lm-eval's terms.
@@ -166,7 +171,13 @@ pub fn run_task(
         opts.limit.unwrap_or(usize::MAX),
     )?;
     docs.truncate(prompts.len());
-    let max_len = lm.model.config().context_length;
+    let context_length = lm.model.config().context_length;
+    let max_len = opts.max_length.unwrap_or(context_length);
+    if max_len == 0 || max_len > context_length {
+        return Err(Error::Invalid(format!(
+            "max length {max_len} must be between 1 and the model's context {context_length}"
+        )));
+    }
     let mut requests = Vec::new();
     for (d, pairs) in prompts.iter().enumerate() {
         for (context, continuation) in pairs {
@@ -203,7 +214,11 @@ pub fn run_task(
             shots: opts.shots,
             metrics,
             seconds: t0.elapsed().as_secs_f64(),
-            settings: serde_json::json!({ "limit": opts.limit, "scored_requests": requests.len() }),
+            settings: serde_json::json!({
+                "limit": opts.limit,
+                "max_length": max_len,
+                "scored_requests": requests.len(),
+            }),
         },
         docs: doc_scores,
     })

@@ -117,6 +117,10 @@ struct TaskArgs {
     /// Where few-shot examples come from. Default: the data file.
     #[arg(long, value_name = "FILE")]
     fewshot_data: Option<PathBuf>,
+    /// Longest input in tokens (lm-eval's `max_length`); longer contexts lose their first
+    /// tokens. Default: the model's context length.
+    #[arg(long, value_name = "N")]
+    max_length: Option<usize>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -236,6 +240,7 @@ fn task(task: Task, a: TaskArgs) -> Result<()> {
         shots: a.shots,
         fewshot_data: a.fewshot_data,
         workers: workers(a.common.workers),
+        max_length: a.max_length,
     };
     let bar = Bar::new(a.common.quiet);
     let run = run_task(&lm, task, &a.data, &opts, &bar)?;

@@ -24,9 +24,11 @@ fn run(
     limit: Option<usize>,
     workers: usize,
 ) -> eval::tasks::TaskRun {
+    // lm-eval's max_length for the HF twin is its config.json's 512 (the GGUF says 2048).
     let opts = TaskOptions {
         limit,
         workers,
+        max_length: Some(512),
         ..TaskOptions::default()
     };
     run_task(model(), task, file, &opts, &NoProgress).expect("task runs")
@@ -314,4 +316,37 @@ fn malformed_data_names_the_file_and_line() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("nope.jsonl"), "{e}");
+}
+
+#[test]
+fn long_contexts_are_left_truncated_like_lm_eval() {
+    let Some(file) = shared("datasets/arc-challenge/arc_challenge.jsonl") else {
+        return;
+    };
+    // ARC-Challenge item 232 (doc_id 231) has a 544-token prompt; lm-eval keeps its last
+    // tokens so that context + continuation fit max_length + 1 = 513. Its log-likelihoods from
+    // samples_behemoth_arc_challenge_*.jsonl of the --limit 500 run:
+    let lm_eval = [
+        -35.310768127441406,
+        -35.28740692138672,
+        -26.094196319580078,
+        -69.5108413696289,
+    ];
+    let line = std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .nth(231)
+        .unwrap()
+        .to_string();
+    let one = crate::temp_path("arc232.jsonl");
+    std::fs::write(&one, line).unwrap();
+    let r = run(Task::ArcChallenge, &one, None, 0);
+    for (got, want) in r.docs[0].loglikelihoods.iter().zip(lm_eval) {
+        assert!((got - want).abs() < 1e-3, "{got} vs lm-eval {want}");
+    }
+    // Without truncation (the GGUF's 2048 positions) the scores differ.
+    let opts = TaskOptions::default();
+    let full = run_task(model(), Task::ArcChallenge, &one, &opts, &NoProgress).unwrap();
+    assert!((full.docs[0].loglikelihoods[0] - lm_eval[0]).abs() > 0.1);
+    let _ = std::fs::remove_file(one);
 }

@@ -440,6 +440,16 @@ pub fn gate_svg(report: &GateReport) -> String {
             left + plot_w
         ));
         s.push_str(&format!(
+            "<text x=\"{left}\" y=\"{:.1}\" font-size=\"9\" fill=\"#888\">{}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" fill=\"#888\" \
+             text-anchor=\"end\">{}</text>\n",
+            y + 19.0,
+            format_value(lo),
+            left + plot_w,
+            y + 19.0,
+            format_value(hi)
+        ));
+        s.push_str(&format!(
             "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"16\" fill=\"#bcd4f0\" \
              opacity=\"0.6\"/>\n",
             x(lo_t),

@@ -597,7 +597,9 @@ fn lambada(item: &Item) -> Result<Doc> {
     };
     let continuation = format!(" {word}");
     Ok(Doc {
-        solved: format!("{context}{continuation}"),
+        // lm-eval's few-shot turn is text + target_delimiter + target, and LAMBADA's target
+        // already starts with its space: two spaces.
+        solved: format!("{context} {continuation}"),
         choice_chars: vec![continuation.chars().count()],
         requests: vec![(context, continuation)],
         gold: 0,

@@ -12,6 +12,9 @@
 //!
 //! The first-50/100 numbers for the committed fixtures are the means over `doc_id < N` of the
 //! per-sample `acc`/`acc_norm` in those runs' `samples_*.jsonl`.
+//! Item by item, the 8,100 per-choice log-likelihoods of those runs (HellaSwag, ARC-Easy,
+//! ARC-Challenge, WinoGrande, LAMBADA at 500 items, PIQA at 300) agree with ours within 2.2e-4
+//! and every `is_greedy` flag is the same (compared once from `--log_samples`; not stored).
 
 use eval::tasks::{build_prompts, encode_pair, load_docs, run_task, Task};
 use eval::{NoProgress, TaskOptions};

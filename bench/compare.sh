@@ -34,6 +34,8 @@ echo "threads $THREADS, pp$N_PROMPT / tg$N_GEN, $ROUNDS alternating rounds; load
 printf '| model | test | behemoth t/s | llama.cpp t/s | ratio |\n|---|---|---:|---:|---:|\n' > "$tmp/table"
 for model in "$@"; do
   for test in pp tg; do
+    if [ $test = pp ] && [ "$N_PROMPT" = 0 ]; then continue; fi
+    if [ $test = tg ] && [ "$N_GEN" = 0 ]; then continue; fi
     if [ $test = pp ]; then bp=(-p "$N_PROMPT" -n 0); lp=(-p "$N_PROMPT" -n 0); name=pp$N_PROMPT
     else bp=(-p 0 -n "$N_GEN"); lp=(-p 0 -n "$N_GEN"); name=tg$N_GEN; fi
     : > "$tmp/b"; : > "$tmp/l"

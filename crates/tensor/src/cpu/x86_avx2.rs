@@ -824,15 +824,52 @@ unsafe fn dot4_q6_k_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
     std::array::from_fn(|t| hsum(acc[t]))
 }
 
-/// Q4_0 row · four activation rows.
+/// Sums each of four i32x8 vectors to one value per 128-bit half: the low half of the result
+/// holds the partial sums of `p[0..4]` over their low halves, the high half over their high.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hadd4(p: [__m256i; 4]) -> __m256i {
+    _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]))
+}
+
+/// The f32 at byte `off` of block `i` of each of four Q8 activation rows, as one vector.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn gather4(acts: &[&[u8]; 4], at: usize) -> __m128 {
+    // SAFETY: the caller guarantees four readable bytes at `at` in each row.
+    unsafe {
+        _mm_set_ps(
+            f32_at(acts[3].as_ptr().add(at)),
+            f32_at(acts[2].as_ptr().add(at)),
+            f32_at(acts[1].as_ptr().add(at)),
+            f32_at(acts[0].as_ptr().add(at)),
+        )
+    }
+}
+
+/// The four token results from `acc` (per-token partial sums in both halves).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn fold4(acc: __m256, corr: __m128) -> [f32; 4] {
+    let s = _mm_sub_ps(
+        _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc)),
+        corr,
+    );
+    let mut out = [0.0f32; 4];
+    // SAFETY: `out` has room for four f32.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), s) };
+    out
+}
+
+/// Q4_0 row · four activation rows: the row is unpacked once, the four tokens' integer sums
+/// are folded into one vector, and the block's float work is done once for all four.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot4_q4_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
     let nb = row.len() / 18;
     for a in acts {
         assert!(a.len() >= nb * Q8_BYTES);
     }
-    let mut acc = [_mm256_setzero_ps(); 4];
-    let mut corr = [_mm256_setzero_ps(); 4];
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm_setzero_ps());
     for i in 0..nb {
         // SAFETY: i < nb: block i of the row (18 bytes) and of each activation row (40 bytes)
         // lie inside the slices checked above.
@@ -840,26 +877,25 @@ unsafe fn dot4_q4_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
             let w = row.as_ptr().add(i * 18);
             let dw = f16x8_at(w);
             let q = nibbles(w.add(2));
-            for t in 0..4 {
-                let a = acts[t].as_ptr().add(i * Q8_BYTES);
-                let p = madd_us8(q, load32(a.add(8)));
-                let scale = _mm256_mul_ps(dw, f32x8_at(a));
-                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[t]);
-                corr[t] = _mm256_fmadd_ps(dw, f32x8_at(a.add(4)), corr[t]);
-            }
+            let at = i * Q8_BYTES;
+            let p = [0, 1, 2, 3].map(|t| madd_us8(q, load32(acts[t].as_ptr().add(at + 8))));
+            let dy = gather4(&acts, at);
+            let scale = _mm256_mul_ps(dw, _mm256_set_m128(dy, dy));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(hadd4(p)), acc);
+            corr = _mm_fmadd_ps(_mm256_castps256_ps128(dw), gather4(&acts, at + 4), corr);
         }
     }
-    std::array::from_fn(|t| hsum(acc[t]) - 8.0 * _mm256_cvtss_f32(corr[t]))
+    fold4(acc, _mm_mul_ps(corr, _mm_set1_ps(8.0)))
 }
 
-/// Q8_0 row · four activation rows.
+/// Q8_0 row · four activation rows (as `dot4_q4_0_avx2`).
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot4_q8_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
     let nb = row.len() / 34;
     for a in acts {
         assert!(a.len() >= nb * Q8_BYTES);
     }
-    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut acc = _mm256_setzero_ps();
     for i in 0..nb {
         // SAFETY: i < nb: block i of the row (34 bytes) and of each activation row (40 bytes)
         // lie inside the slices checked above.
@@ -868,15 +904,19 @@ unsafe fn dot4_q8_0_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
             let dw = f16x8_at(w);
             let q = load32(w.add(2));
             let aq = _mm256_sign_epi8(q, q);
-            for t in 0..4 {
-                let a = acts[t].as_ptr().add(i * Q8_BYTES);
-                let p = madd_us8(aq, _mm256_sign_epi8(load32(a.add(8)), q));
-                let scale = _mm256_mul_ps(dw, f32x8_at(a));
-                acc[t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[t]);
-            }
+            let at = i * Q8_BYTES;
+            let p = [0, 1, 2, 3].map(|t| {
+                madd_us8(
+                    aq,
+                    _mm256_sign_epi8(load32(acts[t].as_ptr().add(at + 8)), q),
+                )
+            });
+            let dy = gather4(&acts, at);
+            let scale = _mm256_mul_ps(dw, _mm256_set_m128(dy, dy));
+            acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(hadd4(p)), acc);
         }
     }
-    std::array::from_fn(|t| hsum(acc[t]))
+    fold4(acc, _mm_setzero_ps())
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

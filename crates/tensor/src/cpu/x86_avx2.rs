@@ -306,20 +306,57 @@ macro_rules! q8_blocks {
     }};
 }
 
+/// Q4_0 row · Q8 activations. Four blocks at a time: their integer sums are folded into one
+/// vector (`hadd4`) so the float work (scales, conversion, accumulation) is done once per four
+/// blocks; leftover blocks go one by one.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_0_avx2(row: &[u8], act: &[u8]) -> f32 {
-    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    q8_blocks!(row, act, 18, |w, a| {
-        // SAFETY: w points at an 18-byte Q4_0 block, a at a 40-byte Q8 block.
+    let nb = row.len() / 18;
+    assert!(act.len() >= nb * Q8_BYTES);
+    let (w, a) = (row.as_ptr(), act.as_ptr());
+    let (mut acc4, mut corr4) = (_mm256_setzero_ps(), _mm_setzero_ps());
+    let mut i = 0;
+    while i + 4 <= nb {
+        // SAFETY: i + 4 ≤ nb: blocks i..i+4 of the row (18 bytes each) and of the activations
+        // (40 bytes each) lie inside the slices checked above.
         unsafe {
-            let dw = f16x8_at(w);
-            let p = madd_us8(nibbles(w.add(2)), load32(a.add(8)));
-            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, f32x8_at(a)), _mm256_cvtepi32_ps(p), acc);
-            corr = _mm256_fmadd_ps(dw, f32x8_at(a.add(4)), corr);
+            let wb = |k: usize| w.add((i + k) * 18);
+            let ab = |k: usize| a.add((i + k) * Q8_BYTES);
+            let p = [0, 1, 2, 3].map(|k| madd_us8(nibbles(wb(k).add(2)), load32(ab(k).add(8))));
+            let h = |k: usize| wb(k).cast::<i16>().read_unaligned();
+            let dw = _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, h(3), h(2), h(1), h(0)));
+            let dy = _mm_set_ps(f32_at(ab(3)), f32_at(ab(2)), f32_at(ab(1)), f32_at(ab(0)));
+            let sums = _mm_set_ps(
+                f32_at(ab(3).add(4)),
+                f32_at(ab(2).add(4)),
+                f32_at(ab(1).add(4)),
+                f32_at(ab(0).add(4)),
+            );
+            let scale = _mm_mul_ps(dw, dy);
+            acc4 = _mm256_fmadd_ps(
+                _mm256_set_m128(scale, scale),
+                _mm256_cvtepi32_ps(hadd4(p)),
+                acc4,
+            );
+            corr4 = _mm_fmadd_ps(dw, sums, corr4);
         }
-    });
+        i += 4;
+    }
+    let (mut acc, mut corr) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for j in i..nb {
+        // SAFETY: j < nb, as above.
+        unsafe {
+            let (wj, aj) = (w.add(j * 18), a.add(j * Q8_BYTES));
+            let dw = f16x8_at(wj);
+            let p = madd_us8(nibbles(wj.add(2)), load32(aj.add(8)));
+            acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, f32x8_at(aj)), _mm256_cvtepi32_ps(p), acc);
+            corr = _mm256_fmadd_ps(dw, f32x8_at(aj.add(4)), corr);
+        }
+    }
+    let c4 = _mm_add_ps(corr4, _mm_movehl_ps(corr4, corr4));
+    let c4 = _mm_add_ss(c4, _mm_shuffle_ps::<1>(c4, c4));
     // Every lane of `corr` holds the same Σ d·s.
-    hsum(acc) - _mm256_cvtss_f32(corr) * 8.0
+    hsum(acc4) + hsum(acc) - 8.0 * (_mm_cvtss_f32(c4) + _mm256_cvtss_f32(corr))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

@@ -338,7 +338,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         let raw = &data[t.byte_range()];
         in_bytes += raw.len() as u64;
         let ne0 = t.dims.first().copied().unwrap_or(1) as usize;
-        if src == dst {
+        if src == dst || raw.is_empty() {
             out.write_tensor(&t.name, raw)?;
             out_bytes += raw.len() as u64;
         } else {

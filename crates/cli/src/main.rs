@@ -32,10 +32,10 @@ enum Command {
     Tokenize(commands::tokenize::Args),
     /// Run token ids as one prompt and write every position's logits as JSON.
     Logits(commands::logits::Args),
-    /// Measure a model: perplexity, benchmark tasks, and the release gate.
-    Eval(commands::eval::Args),
     /// Convert a Hugging Face model folder to a GGUF file.
     Convert(commands::convert::Args),
+    /// Measure a model: perplexity, benchmark tasks, and the release gate.
+    Eval(commands::eval::Args),
     /// Re-quantize a GGUF model (llama.cpp's per-tensor mixes: Q4_K_M, Q5_K_M, ...).
     Quantize(commands::quantize::Args),
     /// Measure prompt and generation speed (llama-bench's method) against the memory roofline.
@@ -64,8 +64,8 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(args),
         Command::Tokenize(args) => commands::tokenize::run(args),
         Command::Logits(args) => commands::logits::run(args),
-        Command::Eval(args) => commands::eval::run(args),
         Command::Convert(args) => commands::convert::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Quantize(args) => commands::quantize::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };

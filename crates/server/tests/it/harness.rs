@@ -105,10 +105,22 @@ impl TestServer {
 
     /// Polls `/metrics` until `name` equals `want` or `timeout` passes; returns the last value.
     pub(crate) async fn wait_metric(&self, name: &str, want: f64, timeout: Duration) -> f64 {
+        self.wait_metric_until(name, |v| v == want, timeout).await
+    }
+
+    /// Polls `/metrics` until `name` satisfies `done` or `timeout` passes; returns the last
+    /// value. Gauges are published once per engine step, so a client event can arrive before
+    /// the step that produced it has updated them.
+    pub(crate) async fn wait_metric_until(
+        &self,
+        name: &str,
+        done: impl Fn(f64) -> bool,
+        timeout: Duration,
+    ) -> f64 {
         let start = Instant::now();
         loop {
             let v = self.metric(name).await;
-            if v == want || start.elapsed() > timeout {
+            if done(v) || start.elapsed() > timeout {
                 return v;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -124,8 +124,17 @@ async fn disconnect_mid_stream_frees_blocks_at_once() {
                    "stream": true, "ignore_eos": true, "n": 2})
         };
         let (stream, _first) = open_stream(s.addr, path, &body).await;
-        assert!(s.metric("behemoth_kv_blocks_used").await > 0.0);
-        assert!(s.metric("behemoth_running_sequences").await >= 1.0);
+        let wait = Duration::from_secs(5);
+        assert!(
+            s.wait_metric_until("behemoth_kv_blocks_used", |v| v > 0.0, wait)
+                .await
+                > 0.0
+        );
+        assert!(
+            s.wait_metric_until("behemoth_running_sequences", |v| v >= 1.0, wait)
+                .await
+                >= 1.0
+        );
         drop(stream);
         let used = s
             .wait_metric("behemoth_kv_blocks_used", 0.0, Duration::from_secs(5))

@@ -508,3 +508,59 @@ impl Activations {
         }
     }
 }
+
+/// Every token of the batch attends over its sequence's key positions `first_key(pos)..=pos`;
+/// then the output projection, added to the residual stream `x`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attention_residual(
+    kernels: &KernelSet,
+    threads: usize,
+    shape: AttentionShape,
+    kv: &KvStore,
+    layer: usize,
+    batch: &[SeqBatch<'_>],
+    b: &BatchLayout,
+    first_key: impl Fn(usize) -> usize,
+    out_proj: &Tensor,
+    a: &mut Activations,
+    x: &mut [f32],
+) {
+    let q_dim = shape.n_heads * shape.head_dim;
+    for t in 0..b.len() {
+        let table = batch[b.seq_of[t]].block_table;
+        let pos = b.positions[t];
+        let (qt, out) = (
+            &a.q[t * q_dim..][..q_dim],
+            &mut a.attn[t * q_dim..][..q_dim],
+        );
+        attend(
+            shape,
+            qt,
+            kv,
+            layer,
+            table,
+            first_key(pos)..pos + 1,
+            &mut a.scores,
+            out,
+        );
+    }
+    matmul(kernels, threads, out_proj, &a.attn, b.len(), &mut a.proj);
+    ops::add_assign(x, &a.proj);
+}
+
+/// `x += ffn(rmsnorm(x))` for the `n` rows of the residual stream.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn feed_forward_residual(
+    kernels: &KernelSet,
+    threads: usize,
+    eps: f32,
+    norm: &[f32],
+    ffn: &FeedForward,
+    n: usize,
+    a: &mut Activations,
+    x: &mut [f32],
+) {
+    ops::rms_norm(x, norm, eps, &mut a.normed);
+    ffn.forward(kernels, threads, &a.normed, n, &mut a.proj);
+    ops::add_assign(x, &a.proj);
+}

@@ -136,26 +136,26 @@ impl Model for Llama {
                 ops::rope(kt, hd, b.positions[t], &self.rope_inv_freq, c.rope_style);
                 kv.write(il, b.slots[t], kt, &a.v[t * kv_dim..][..kv_dim]);
             }
-            for t in 0..n {
-                let table = batch[b.seq_of[t]].block_table;
-                let pos = b.positions[t];
-                // Causal, or the last `sliding_window` positions (Mistral / Mixtral).
-                let first = c.sliding_window.map_or(0, |w| (pos + 1).saturating_sub(w));
-                let (qt, out) = (
-                    &a.q[t * q_dim..][..q_dim],
-                    &mut a.attn[t * q_dim..][..q_dim],
-                );
-                layers::attend(shape, qt, kv, il, table, first..pos + 1, &mut a.scores, out);
-            }
-            layers::matmul(kernels, threads, &layer.attn.out, &a.attn, n, &mut a.proj);
-            ops::add_assign(&mut x, &a.proj);
+            // Causal, or the last `sliding_window` positions (Mistral / Mixtral).
+            let first_key =
+                |pos: usize| c.sliding_window.map_or(0, |w| (pos + 1).saturating_sub(w));
+            let attn_out = &layer.attn.out;
+            layers::attention_residual(
+                kernels, threads, shape, kv, il, batch, &b, first_key, attn_out, &mut a, &mut x,
+            );
 
             // Feed-forward block: SwiGLU or a mixture of SwiGLU experts.
-            ops::rms_norm(&x, &layer.ffn_norm, c.rms_norm_eps, &mut a.normed);
-            layer
-                .ffn
-                .forward(kernels, threads, &a.normed, n, &mut a.proj);
-            ops::add_assign(&mut x, &a.proj);
+            let eps = c.rms_norm_eps;
+            layers::feed_forward_residual(
+                kernels,
+                threads,
+                eps,
+                &layer.ffn_norm,
+                &layer.ffn,
+                n,
+                &mut a,
+                &mut x,
+            );
         }
 
         Ok(layers::head(

@@ -149,28 +149,28 @@ impl Model for Llama4 {
                 }
                 kv.write(il, b.slots[t], kt, &a.v[t * kv_dim..][..kv_dim]);
             }
-            for t in 0..n {
-                let table = batch[b.seq_of[t]].block_table;
-                let pos = b.positions[t];
-                // Chunked layers see only their absolute chunk [⌊p/C⌋·C, p]; NoPE layers all of 0..=p.
-                let first = match (layer.uses_rope, self.schedule.attention_chunk_size) {
-                    (true, Some(chunk)) => pos / chunk * chunk,
-                    _ => 0,
-                };
-                let (qt, out) = (
-                    &a.q[t * q_dim..][..q_dim],
-                    &mut a.attn[t * q_dim..][..q_dim],
-                );
-                layers::attend(shape, qt, kv, il, table, first..pos + 1, &mut a.scores, out);
-            }
-            layers::matmul(kernels, threads, &layer.attn.out, &a.attn, n, &mut a.proj);
-            ops::add_assign(&mut x, &a.proj);
+            // Chunked layers see only their absolute chunk [⌊p/C⌋·C, p]; NoPE layers all of 0..=p.
+            let chunk = self
+                .schedule
+                .attention_chunk_size
+                .filter(|_| layer.uses_rope);
+            let first_key = |pos: usize| chunk.map_or(0, |c| pos / c * c);
+            let attn_out = &layer.attn.out;
+            layers::attention_residual(
+                kernels, threads, shape, kv, il, batch, &b, first_key, attn_out, &mut a, &mut x,
+            );
 
-            ops::rms_norm(&x, &layer.ffn_norm, c.rms_norm_eps, &mut a.normed);
-            layer
-                .ffn
-                .forward(kernels, threads, &a.normed, n, &mut a.proj);
-            ops::add_assign(&mut x, &a.proj);
+            let eps = c.rms_norm_eps;
+            layers::feed_forward_residual(
+                kernels,
+                threads,
+                eps,
+                &layer.ffn_norm,
+                &layer.ffn,
+                n,
+                &mut a,
+                &mut x,
+            );
         }
 
         Ok(layers::head(

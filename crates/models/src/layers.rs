@@ -133,7 +133,7 @@ pub(crate) fn attend(
     layer: usize,
     table: &[u32],
     keys: Range<usize>,
-    scores: &mut Vec<f32>,
+    scratch: &mut AttentionScratch,
     out: &mut [f32],
 ) {
     let AttentionShape {
@@ -145,23 +145,32 @@ pub(crate) fn attend(
     let kv_dim = n_kv_heads * hd;
     let group = n_heads / n_kv_heads;
     let (k_all, v_all) = kv.layer(layer);
-    let slots: Vec<usize> = keys.clone().map(|p| kv.slot(table, p)).collect();
+    let AttentionScratch { scores, slots } = scratch;
+    slots.clear();
+    slots.extend(keys.map(|p| kv.slot(table, p)));
     scores.resize(slots.len(), 0.0);
     for head in 0..n_heads {
         let kv_off = (head / group) * hd;
         let qh = &q[head * hd..(head + 1) * hd];
-        for (s, &slot) in scores.iter_mut().zip(&slots) {
+        for (s, &slot) in scores.iter_mut().zip(slots.iter()) {
             let kj = &k_all[slot * kv_dim + kv_off..][..hd];
             *s = ops::dot(qh, kj) * scale;
         }
         ops::softmax(scores);
         let oh = &mut out[head * hd..(head + 1) * hd];
         oh.fill(0.0);
-        for (&p, &slot) in scores.iter().zip(&slots) {
+        for (&p, &slot) in scores.iter().zip(slots.iter()) {
             let vj = &v_all[slot * kv_dim + kv_off..][..hd];
             ops::add_scaled(oh, p, vj);
         }
     }
+}
+
+/// Per-query buffers of `attend`, kept across calls so the decode loop does not allocate.
+#[derive(Default)]
+pub(crate) struct AttentionScratch {
+    scores: Vec<f32>,
+    slots: Vec<usize>,
 }
 
 /// The output head: final RMSNorm then `[vocab_size, hidden_size]` projection, for `rows` of `x`.
@@ -490,8 +499,8 @@ pub(crate) struct Activations {
     pub(crate) attn: Vec<f32>,
     /// `[n, hidden_size]` output of a block, added to the residual stream.
     pub(crate) proj: Vec<f32>,
-    /// Attention scores of one query.
-    pub(crate) scores: Vec<f32>,
+    /// Scores and KV slots of one query, reused across tokens and layers.
+    pub(crate) scratch: AttentionScratch,
 }
 
 impl Activations {
@@ -504,7 +513,7 @@ impl Activations {
             v: vec![0.0; n * config.kv_dim()],
             attn: vec![0.0; n * q_dim],
             proj: vec![0.0; n * config.hidden_size],
-            scores: Vec::new(),
+            scratch: AttentionScratch::default(),
         }
     }
 }
@@ -540,7 +549,7 @@ pub(crate) fn attention_residual(
             layer,
             table,
             first_key(pos)..pos + 1,
-            &mut a.scores,
+            &mut a.scratch,
             out,
         );
     }

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::cpu::{parallel, KernelSet};
+use crate::cpu::{panel, parallel, KernelSet};
 use crate::quant::activation::ActFormat;
 use crate::{Error, Result, Tensor};
 
@@ -65,13 +65,43 @@ pub fn matmul(
                 act.resize(n_tokens * act_row, 0);
                 quantize_activations(format, threads, x, cols, act);
                 let act: &[u8] = act;
-                let dot4 = kernels.dot4_quant(dtype);
                 let w_row = dtype
                     .row_bytes(cols)
                     .expect("checked when the tensor was built");
-                let w_bytes = w.bytes();
                 let a = |t: usize| &act[t * act_row..(t + 1) * act_row];
-                parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
+                let mut first_row = 0;
+                if let Some((format, kernel)) = kernels.panel(dtype).filter(|_| n_tokens >= 2) {
+                    let panels = rows / panel::ROWS;
+                    first_row = panels * panel::ROWS;
+                    let w_bytes = w.bytes();
+                    let chunk = panels.div_ceil(threads.max(1) * 8).clamp(1, 4);
+                    parallel::for_each_chunk(panels, chunk, threads_for(work, threads), |range| {
+                        PANEL.with_borrow_mut(|buf| {
+                            buf.resize(format.panel_bytes(cols), 0);
+                            for p in range {
+                                let r0 = p * panel::ROWS;
+                                format.pack(&w_bytes[r0 * w_row..(r0 + panel::ROWS) * w_row], buf);
+                                let mut lanes = [[0.0f32; panel::ROWS]; 4];
+                                for t0 in (0..n_tokens).step_by(4) {
+                                    let t_end = (t0 + 4).min(n_tokens);
+                                    let acts: [&[u8]; 4] =
+                                        std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
+                                    kernel(buf, &acts[..t_end - t0], &mut lanes);
+                                    for (t, lane) in (t0..t_end).zip(&lanes) {
+                                        for (k, &v) in lane.iter().enumerate() {
+                                            store(t, r0 + k, v);
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    });
+                }
+                let dot4 = kernels.dot4_quant(dtype);
+                let w_bytes = w.bytes();
+                let tail = rows - first_row;
+                parallel::for_each_chunk(tail, chunk, threads_for(work, threads), |range| {
+                    let range = first_row + range.start..first_row + range.end;
                     for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
                         let t_end = (t0 + TOKEN_TILE).min(n_tokens);
                         for r in range.clone() {
@@ -136,6 +166,8 @@ fn threads_for(work: usize, threads: usize) -> usize {
 }
 
 thread_local! {
+    /// Each thread's buffer for the weight panel it is working on, reused across calls.
+    static PANEL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The caller's buffer for quantized activations, reused across calls.
     static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }

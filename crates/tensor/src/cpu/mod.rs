@@ -7,6 +7,7 @@
 //! block-quantized weights against activations quantized to 8-bit blocks
 //! (`quant::activation`), which run on integer multiply-adds.
 
+pub mod panel;
 pub mod parallel;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -26,6 +27,10 @@ pub type QDotFn = fn(row: &[u8], act: &[u8]) -> f32;
 /// One block-quantized weight row · four activation rows (the inner step of the batched
 /// matrix-matrix product: the row is unpacked once for four tokens).
 pub type QDot4Fn = fn(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4];
+
+/// Eight packed weight rows (`panel::PanelFormat`) · one to four activation rows in the weight
+/// type's `ActFormat`: `out[t][r]` for `t < acts.len()` (the batched product's inner step).
+pub type PanelFn = fn(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]);
 
 /// One instruction set's kernels.
 #[derive(Debug)]
@@ -70,6 +75,9 @@ pub struct KernelSet {
     pub dot4_q4_k: QDot4Fn,
     /// Q6_K row · four Q8K activation rows.
     pub dot4_q6_k: QDot4Fn,
+    /// Panel kernels for Q4_0, Q8_0, Q4_K and Q6_K, in that order; `None` where this set
+    /// computes batches with the dot products (the scalar set: it is the specification).
+    pub panels: Option<[PanelFn; 4]>,
 }
 
 impl KernelSet {
@@ -113,6 +121,21 @@ impl KernelSet {
             DType::Q6K => self.dot4_q6_k,
             _ => return None,
         })
+    }
+}
+
+impl KernelSet {
+    /// The panel kernel for weights of `dtype`, with its layout, for the types that have one.
+    pub fn panel(&self, dtype: DType) -> Option<(panel::PanelFormat, PanelFn)> {
+        let format = panel::PanelFormat::for_weights(dtype)?;
+        let kernels = self.panels?;
+        let index = match format {
+            panel::PanelFormat::Q4_0 => 0,
+            panel::PanelFormat::Q8_0 => 1,
+            panel::PanelFormat::Q4K => 2,
+            panel::PanelFormat::Q6K => 3,
+        };
+        Some((format, kernels[index]))
     }
 }
 

@@ -32,6 +32,7 @@ pub static KERNELS: KernelSet = KernelSet {
     dot4_q8_0,
     dot4_q4_k,
     dot4_q6_k,
+    panels: None,
 };
 
 /// F32 row · x.

@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::KernelSet;
+use super::{panel, KernelSet};
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
 use crate::quant::k_quants::{self, scale_min_k4};
@@ -36,6 +36,7 @@ static KERNELS: KernelSet = KernelSet {
     dot4_q8_0,
     dot4_q4_k,
     dot4_q6_k,
+    panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
 /// The AVX2 kernel set, when this CPU has AVX2, FMA and F16C.
@@ -977,4 +978,229 @@ unsafe fn dot_iq4_xs_avx2(row: &[u8], act: &[u8]) -> f32 {
         }
     });
     hsum(acc)
+}
+
+// ---------------------------------------------------------------- eight-row panels (prefill)
+
+/// Four activation bytes at `p`, broadcast to all eight 32-bit lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn bcast4(p: *const u8) -> __m256i {
+    // SAFETY: the caller guarantees four readable bytes at p.
+    _mm256_set1_epi32(unsafe { p.cast::<i32>().read_unaligned() })
+}
+
+/// Eight f32 at `p`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load8f(p: *const u8) -> __m256 {
+    // SAFETY: the caller guarantees 32 readable bytes at p.
+    unsafe { _mm256_loadu_ps(p.cast()) }
+}
+
+/// Checks the panel and activation lengths a panel kernel reads: `nb` blocks each.
+fn panel_blocks(panel: &[u8], panel_block: usize, acts: &[&[u8]], act_block: usize) -> usize {
+    let nb = panel.len() / panel_block;
+    for a in acts {
+        assert!(
+            a.len() >= nb * act_block,
+            "activation row shorter than the panel"
+        );
+    }
+    nb
+}
+
+/// Runs `$kernel::<N>` for `N = acts.len()` (1..=4) and stores its lanes into `out[..N]`.
+macro_rules! panel_entry {
+    ($($name:ident => $kernel:ident),* $(,)?) => {$(
+        fn $name(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+            macro_rules! run {
+                ($n:literal) => {{
+                    let a: [&[u8]; $n] = std::array::from_fn(|t| acts[t]);
+                    // SAFETY: only reachable through KERNELS, handed out after detecting avx2,
+                    // fma and f16c; the kernel checks the slice lengths it reads.
+                    let v = unsafe { $kernel::<$n>(panel, a) };
+                    for (o, v) in out.iter_mut().zip(v) {
+                        // SAFETY: `o` is eight f32.
+                        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), v) };
+                    }
+                }};
+            }
+            match acts.len() {
+                1 => run!(1),
+                2 => run!(2),
+                3 => run!(3),
+                4 => run!(4),
+                n => panic!("a panel kernel takes 1 to 4 activation rows, not {n}"),
+            }
+        }
+    )*};
+}
+
+panel_entry! {
+    panel_q4_0 => panel_q4_0_avx2,
+    panel_q8_0 => panel_q8_0_avx2,
+    panel_q4_k => panel_q4_k_avx2,
+    panel_q6_k => panel_q6_k_avx2,
+}
+
+/// Q4_0 panel · N Q8 activation rows. Per block and token: eight `vpmaddubsw` of a code group
+/// (unsigned 0..15) by four broadcast activation bytes, summed in i16 (at most 8·2·15·127),
+/// widened once, scaled by `d_w·d_a`, and the offset taken out as `−8·d_w · (d_a·Σa)`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn panel_q4_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+    let nb = panel_blocks(panel, panel::Q4_0_BLOCK, &acts, Q8_BYTES);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: b < nb: panel block b and activation block b of each row lie inside the
+        // slices checked by `panel_blocks`.
+        unsafe {
+            let p = panel.as_ptr().add(b * panel::Q4_0_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
+            let mut s16 = [_mm256_setzero_si256(); N];
+            for g in 0..8 {
+                let w = load32(p.add(64 + 32 * g));
+                for t in 0..N {
+                    let x = bcast4(a[t].add(8 + 4 * g));
+                    s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(w, x));
+                }
+            }
+            let (d, off) = (load8f(p), load8f(p.add(32)));
+            for t in 0..N {
+                let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
+                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
+                acc[t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[t]);
+            }
+        }
+    }
+    acc
+}
+
+/// Q8_0 panel · N Q8 activation rows: signed codes, so each product goes through the
+/// `|w| · sign(x, w)` form and is widened per group (two products can reach 2·127·127).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn panel_q8_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+    let nb = panel_blocks(panel, panel::Q8_0_BLOCK, &acts, Q8_BYTES);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: as in `panel_q4_0_avx2`.
+        unsafe {
+            let p = panel.as_ptr().add(b * panel::Q8_0_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
+            let mut s32 = [_mm256_setzero_si256(); N];
+            for g in 0..8 {
+                let w = load32(p.add(32 + 32 * g));
+                let aw = _mm256_sign_epi8(w, w);
+                for t in 0..N {
+                    let x = _mm256_sign_epi8(bcast4(a[t].add(8 + 4 * g)), w);
+                    s32[t] = _mm256_add_epi32(s32[t], madd_us8(aw, x));
+                }
+            }
+            let d = load8f(p);
+            for t in 0..N {
+                let s = _mm256_cvtepi32_ps(s32[t]);
+                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
+            }
+        }
+    }
+    acc
+}
+
+/// Q4_K panel · N Q8K activation rows. Per 32-value sub-block: eight `vpmaddubsw` summed in
+/// i16, then `vpmaddwd` by the rows' 6-bit scales; the mins come from the activation's
+/// 16-value sums, two per `vpmaddwd`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn panel_q4_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+    let nb = panel_blocks(panel, panel::Q4K_BLOCK, &acts, Q8K_BYTES);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: as in `panel_q4_0_avx2`.
+        unsafe {
+            let p = panel.as_ptr().add(b * panel::Q4K_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
+            let mut s32 = [_mm256_setzero_si256(); N];
+            for j in 0..8 {
+                let mut s16 = [_mm256_setzero_si256(); N];
+                for g in 0..8 {
+                    let w = load32(p.add(panel::Q4K_CODES + 32 * (8 * j + g)));
+                    for t in 0..N {
+                        let x = bcast4(a[t].add(4 + 32 * j + 4 * g));
+                        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(w, x));
+                    }
+                }
+                let sc = load32(p.add(panel::Q4K_SCALES + 32 * j));
+                for t in 0..N {
+                    s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16[t], sc));
+                }
+            }
+            let (d, neg_min) = (load8f(p), load8f(p.add(32)));
+            for t in 0..N {
+                let mut m32 = _mm256_setzero_si256();
+                for j in 0..8 {
+                    let m = load32(p.add(panel::Q4K_MINS + 32 * j));
+                    m32 =
+                        _mm256_add_epi32(m32, _mm256_madd_epi16(m, bcast4(a[t].add(260 + 4 * j))));
+                }
+                let da = f32x8_at(a[t]);
+                let s = _mm256_cvtepi32_ps(s32[t]);
+                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, da), acc[t]);
+                let m = _mm256_cvtepi32_ps(m32);
+                acc[t] = _mm256_fmadd_ps(m, _mm256_mul_ps(neg_min, da), acc[t]);
+            }
+        }
+    }
+    acc
+}
+
+/// Q6_K panel · N Q8K activation rows. Codes are 0..63, so two `vpmaddubsw` (at most
+/// 2·2·63·127) are summed in i16 before `vpmaddwd` by the 16-value sub-block scale; the −32
+/// offset is `32 · Σ scale · (16-value activation sum)`, from the scale-pair vectors.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn panel_q6_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+    let nb = panel_blocks(panel, panel::Q6K_BLOCK, &acts, Q8K_BYTES);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: as in `panel_q4_0_avx2`.
+        unsafe {
+            let p = panel.as_ptr().add(b * panel::Q6K_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
+            let mut s32 = [_mm256_setzero_si256(); N];
+            for k in 0..16 {
+                let sc = load32(p.add(panel::Q6K_SCALES + 32 * k));
+                for half in 0..2 {
+                    let g = 4 * k + 2 * half;
+                    let w0 = load32(p.add(panel::Q6K_CODES + 32 * g));
+                    let w1 = load32(p.add(panel::Q6K_CODES + 32 * (g + 1)));
+                    for t in 0..N {
+                        let x0 = bcast4(a[t].add(4 + 4 * g));
+                        let x1 = bcast4(a[t].add(8 + 4 * g));
+                        let s16 = _mm256_add_epi16(
+                            _mm256_maddubs_epi16(w0, x0),
+                            _mm256_maddubs_epi16(w1, x1),
+                        );
+                        s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16, sc));
+                    }
+                }
+            }
+            let d = load8f(p);
+            for t in 0..N {
+                let mut o32 = _mm256_setzero_si256();
+                for pair in 0..8 {
+                    let sp = load32(p.add(panel::Q6K_PAIRS + 32 * pair));
+                    o32 = _mm256_add_epi32(
+                        o32,
+                        _mm256_madd_epi16(sp, bcast4(a[t].add(260 + 4 * pair))),
+                    );
+                }
+                let s = _mm256_sub_epi32(s32[t], _mm256_slli_epi32::<5>(o32));
+                acc[t] = _mm256_fmadd_ps(
+                    _mm256_cvtepi32_ps(s),
+                    _mm256_mul_ps(d, f32x8_at(a[t])),
+                    acc[t],
+                );
+            }
+        }
+    }
+    acc
 }

@@ -203,3 +203,138 @@ fn four_token_kernels_match_single_token_kernels() {
         }
     }
 }
+
+/// Quantized activation rows of `len` random values for weights of `dtype`.
+fn activation_rows(
+    rng: &mut Rng,
+    dtype: DType,
+    len: usize,
+    n: usize,
+) -> (Vec<Vec<u8>>, Vec<Vec<f32>>) {
+    let format = ActFormat::for_weights(dtype).unwrap();
+    (0..n)
+        .map(|_| {
+            let x: Vec<f32> = (0..len).map(|_| rng.next_f32() * 2.0).collect();
+            let mut a = vec![0u8; format.row_bytes(len)];
+            format.quantize(&x, &mut a);
+            let mut xq = vec![0.0f32; len];
+            activation::dequantize(format, &a, &mut xq);
+            (a, xq)
+        })
+        .unzip()
+}
+
+#[test]
+fn panel_kernels_match_scalar_dot_products() {
+    use tensor::cpu::panel::{self, PanelFormat};
+    let mut rng = Rng(0x5eed_0e1f);
+    for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K] {
+        let format = PanelFormat::for_weights(dtype).unwrap();
+        for len in [256, 2048] {
+            for _ in 0..6 {
+                let rows: Vec<Vec<u8>> = (0..panel::ROWS)
+                    .map(|_| random_blocks(&mut rng, dtype, len))
+                    .collect();
+                let mut packed = vec![0u8; format.panel_bytes(len)];
+                format.pack(&rows.concat(), &mut packed);
+                let (acts, xq) = activation_rows(&mut rng, dtype, len, 4);
+                let dot = scalar::KERNELS.dot_quant(dtype).unwrap();
+                for n in 1..=4 {
+                    let refs: Vec<&[u8]> = acts[..n].iter().map(|a| a.as_slice()).collect();
+                    let mut want = [[0.0f32; 8]; 4];
+                    panel::multiply_reference(format, &packed, &refs, &mut want);
+                    let mut sets: Vec<(&str, [[f32; 8]; 4])> = vec![("reference", want)];
+                    for set in cpu::available() {
+                        if let Some((f, kernel)) = set.panel(dtype) {
+                            assert_eq!(f, format);
+                            let mut got = [[0.0f32; 8]; 4];
+                            kernel(&packed, &refs, &mut got);
+                            sets.push((set.name, got));
+                        }
+                    }
+                    for (t, a) in refs.iter().enumerate() {
+                        for (r, row) in rows.iter().enumerate() {
+                            let one = dot(row, a) as f64;
+                            let (_, scale) = reference(&dequantized(dtype, row, len), &xq[t]);
+                            for (name, got) in &sets {
+                                // Same integer sums; f32 rounding over `len` terms only.
+                                let err = (got[t][r] as f64 - one).abs() / scale;
+                                assert!(
+                                    err < 1e-5,
+                                    "{name} {dtype} panel len {len} n {n} token {t} row {r}: \
+                                     {} vs {one}, rel err {err}",
+                                    got[t][r]
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn batched_matmul_matches_token_by_token_scalar() {
+    use std::sync::Arc;
+    use tensor::{ops, Tensor};
+    let mut rng = Rng(0xba7c_4ed0);
+    // 20 rows: two eight-row panels and a four-row tail; Q5_K has no panel kernel.
+    let (rows, len) = (20, 512);
+    for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K, DType::Q5K] {
+        let bytes: Vec<u8> = (0..rows)
+            .flat_map(|_| random_blocks(&mut rng, dtype, len))
+            .collect();
+        let row_bytes = dtype.row_bytes(len).unwrap();
+        let w = Tensor::from_shared(
+            dtype,
+            vec![rows, len],
+            Arc::new(bytes.clone()),
+            0..bytes.len(),
+        )
+        .unwrap();
+        for n in [2, 3, 5, 9] {
+            let x: Vec<f32> = (0..n * len).map(|_| rng.next_f32() * 2.0).collect();
+            let (_, xq) = {
+                let format = ActFormat::for_weights(dtype).unwrap();
+                let mut a = vec![0u8; format.row_bytes(len)];
+                let mut xq = Vec::new();
+                for xt in x.chunks_exact(len) {
+                    format.quantize(xt, &mut a);
+                    let mut d = vec![0.0f32; len];
+                    activation::dequantize(format, &a, &mut d);
+                    xq.push(d);
+                }
+                ((), xq)
+            };
+            for set in cpu::available() {
+                let mut batch = vec![0.0f32; n * rows];
+                ops::matmul(set, 2, &w, &x, n, &mut batch).unwrap();
+                for t in 0..n {
+                    let mut one = vec![0.0f32; rows];
+                    ops::matmul(
+                        &scalar::KERNELS,
+                        1,
+                        &w,
+                        &x[t * len..(t + 1) * len],
+                        1,
+                        &mut one,
+                    )
+                    .unwrap();
+                    for r in 0..rows {
+                        let row = &bytes[r * row_bytes..(r + 1) * row_bytes];
+                        let (_, scale) = reference(&dequantized(dtype, row, len), &xq[t]);
+                        let err = (batch[t * rows + r] as f64 - one[r] as f64).abs() / scale;
+                        assert!(
+                            err < 1e-5,
+                            "{} {dtype} n {n} token {t} row {r}: {} vs {}, rel err {err}",
+                            set.name,
+                            batch[t * rows + r],
+                            one[r]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use tensor::cpu::KernelSet;
+use tensor::cpu::{parallel, KernelSet};
 use tensor::{ops, Tensor};
 
 use crate::config::{MoeConfig, MoeGating};
@@ -122,9 +122,10 @@ pub(crate) struct AttentionShape {
     pub(crate) scale: f32,
 }
 
-/// Attention of one query token (`q`: `[n_heads · head_dim]`) over the keys and values at
-/// positions `keys` of a sequence with block table `table`, into `out` (`[n_heads · head_dim]`).
-/// Grouped-query: query head h reads KV head h / (n_heads / n_kv_heads).
+/// Attention of query heads `heads` of one query token (`q`: `[n_heads · head_dim]`) over the
+/// keys and values at positions `keys` of a sequence with block table `table`, into `out`
+/// (`[heads.len() · head_dim]`). Grouped-query: query head h reads KV head h / (n_heads /
+/// n_kv_heads).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn attend(
     shape: AttentionShape,
@@ -133,6 +134,7 @@ pub(crate) fn attend(
     layer: usize,
     table: &[u32],
     keys: Range<usize>,
+    heads: Range<usize>,
     scratch: &mut AttentionScratch,
     out: &mut [f32],
 ) {
@@ -149,7 +151,7 @@ pub(crate) fn attend(
     slots.clear();
     slots.extend(keys.map(|p| kv.slot(table, p)));
     scores.resize(slots.len(), 0.0);
-    for head in 0..n_heads {
+    for (head, oh) in heads.zip(out.chunks_exact_mut(hd)) {
         let kv_off = (head / group) * hd;
         let qh = &q[head * hd..(head + 1) * hd];
         for (s, &slot) in scores.iter_mut().zip(slots.iter()) {
@@ -157,7 +159,6 @@ pub(crate) fn attend(
             *s = ops::dot(qh, kj) * scale;
         }
         ops::softmax(scores);
-        let oh = &mut out[head * hd..(head + 1) * hd];
         oh.fill(0.0);
         for (&p, &slot) in scores.iter().zip(slots.iter()) {
             let vj = &v_all[slot * kv_dim + kv_off..][..hd];
@@ -529,29 +530,49 @@ pub(crate) fn attention_residual(
     layer: usize,
     batch: &[SeqBatch<'_>],
     b: &BatchLayout,
-    first_key: impl Fn(usize) -> usize,
+    first_key: impl Fn(usize) -> usize + Sync,
     out_proj: &Tensor,
     a: &mut Activations,
     x: &mut [f32],
 ) {
-    let q_dim = shape.n_heads * shape.head_dim;
-    for t in 0..b.len() {
-        let table = batch[b.seq_of[t]].block_table;
-        let pos = b.positions[t];
-        let (qt, out) = (
-            &a.q[t * q_dim..][..q_dim],
-            &mut a.attn[t * q_dim..][..q_dim],
-        );
-        attend(
-            shape,
-            qt,
-            kv,
-            layer,
-            table,
-            first_key(pos)..pos + 1,
-            &mut a.scratch,
-            out,
-        );
+    let (n_heads, hd) = (shape.n_heads, shape.head_dim);
+    let q_dim = n_heads * hd;
+    let keys = |t: usize| first_key(b.positions[t])..b.positions[t] + 1;
+    let work: usize = (0..b.len()).map(|t| keys(t).len() * q_dim * 2).sum();
+    // Work items are (token, head) pairs, so both a long prompt and a single decoded token
+    // spread over the threads. One thread's scratch serves a chunk; the single-threaded case
+    // reuses the one kept in `a`.
+    let q = &a.q;
+    let one = |items: Range<usize>, out: &mut [f32], scratch: &mut AttentionScratch| {
+        let mut at = 0;
+        let mut i = items.start;
+        while i < items.end {
+            let (t, head) = (i / n_heads, i % n_heads);
+            let last = (items.end - t * n_heads).min(n_heads);
+            let table = batch[b.seq_of[t]].block_table;
+            let len = (last - head) * hd;
+            attend(
+                shape,
+                &q[t * q_dim..][..q_dim],
+                kv,
+                layer,
+                table,
+                keys(t),
+                head..last,
+                scratch,
+                &mut out[at..at + len],
+            );
+            at += len;
+            i = t * n_heads + last;
+        }
+    };
+    // About 10 µs of single-threaded work: below that, waking a thread costs more than it saves.
+    if threads <= 1 || work < 1 << 16 {
+        one(0..b.len() * n_heads, &mut a.attn, &mut a.scratch);
+    } else {
+        parallel::for_each_range_mut(&mut a.attn, hd, threads, |items, out| {
+            one(items, out, &mut AttentionScratch::default());
+        });
     }
     matmul(kernels, threads, out_proj, &a.attn, b.len(), &mut a.proj);
     ops::add_assign(x, &a.proj);

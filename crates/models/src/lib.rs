@@ -49,9 +49,10 @@ impl Default for LoadOptions {
     }
 }
 
-/// One thread per available core.
+/// One thread per physical core (a second hyper-thread shares the core's vector units and load
+/// ports, and adds nothing to these kernels but contention).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    tensor::cpu::parallel::physical_cores()
 }
 
 /// A decoder-only language model.

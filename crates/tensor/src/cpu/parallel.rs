@@ -221,6 +221,41 @@ pub fn for_each_range(n: usize, threads: usize, work: usize, f: impl Fn(Range<us
     for_each_chunk(n, chunk, threads, f);
 }
 
+/// Runs `f` over `n = out.len() / item` items of `item` elements each, in about eight chunks
+/// per thread, handing `f` the item range together with those items of `out`, mutably: threads
+/// write disjoint parts of one output without unsafe code at the caller. The caller decides
+/// whether the work is worth the threads.
+pub fn for_each_range_mut<T: Send>(
+    out: &mut [T],
+    item: usize,
+    threads: usize,
+    f: impl Fn(Range<usize>, &mut [T]) + Sync,
+) {
+    let item = item.max(1);
+    let n = out.len() / item;
+    let base = SharedSlice(out.as_mut_ptr());
+    let chunk = n.div_ceil(threads.max(1) * 8).max(1);
+    for_each_chunk(n, chunk, threads, |range| {
+        // SAFETY: `range` lies inside `0..n`, so its elements lie inside `out`; the ranges
+        // handed out by `for_each_chunk` are disjoint, so no element is borrowed twice; `out`
+        // stays mutably borrowed until every thread has finished.
+        let part = unsafe {
+            std::slice::from_raw_parts_mut(base.get().add(range.start * item), range.len() * item)
+        };
+        f(range, part);
+    });
+}
+
+/// A raw pointer to the output of `for_each_range_mut`, shared by its threads.
+struct SharedSlice<T>(*mut T);
+impl<T> SharedSlice<T> {
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+// SAFETY: the threads of `for_each_range_mut` write disjoint ranges through it.
+unsafe impl<T: Send> Sync for SharedSlice<T> {}
+
 /// Physical cores of this machine (logical CPUs when that cannot be read), the default thread
 /// count: a second hyper-thread on a core shares its load ports and adds nothing to a
 /// bandwidth-bound matrix-vector product.

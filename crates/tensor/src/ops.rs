@@ -88,9 +88,17 @@ pub fn matmul(
                                         std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
                                     kernel(buf, &acts[..t_end - t0], &mut lanes);
                                     for (t, lane) in (t0..t_end).zip(&lanes) {
-                                        for (k, &v) in lane.iter().enumerate() {
-                                            store(t, r0 + k, v);
-                                        }
+                                        // SAFETY: `t < n_tokens` and `r0 + 8 ≤ rows`, so the
+                                        // eight values lie inside `out`; panel `p` (its rows)
+                                        // belongs to one chunk, so no two threads write them;
+                                        // `out` outlives the parallel-for.
+                                        unsafe {
+                                            std::ptr::copy_nonoverlapping(
+                                                lane.as_ptr(),
+                                                out_ptr.get().add(t * rows + r0),
+                                                panel::ROWS,
+                                            )
+                                        };
                                     }
                                 }
                             }
@@ -237,9 +245,8 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// `out[i] += p · v[i]` (attention's weighted sum of values).
 pub fn add_scaled(out: &mut [f32], p: f32, v: &[f32]) {
-    for (o, &x) in out.iter_mut().zip(v) {
-        *o += p * x;
-    }
+    let n = out.len().min(v.len());
+    (crate::cpu::best().axpy)(&mut out[..n], p, &v[..n]);
 }
 
 /// How rotary embedding pairs up the dimensions of a head.

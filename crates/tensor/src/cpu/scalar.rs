@@ -32,6 +32,7 @@ pub static KERNELS: KernelSet = KernelSet {
     dot4_q8_0,
     dot4_q4_k,
     dot4_q6_k,
+    axpy,
     panels: None,
 };
 
@@ -120,4 +121,11 @@ four_token_dots! {
     dot4_q8_0 => dot_q8_0,
     dot4_q4_k => dot_q4_k,
     dot4_q6_k => dot_q6_k,
+}
+
+/// `out[i] += p · v[i]`.
+pub fn axpy(out: &mut [f32], p: f32, v: &[f32]) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o += p * x;
+    }
 }

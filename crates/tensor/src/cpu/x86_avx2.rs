@@ -36,6 +36,7 @@ static KERNELS: KernelSet = KernelSet {
     dot4_q8_0,
     dot4_q4_k,
     dot4_q6_k,
+    axpy,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
@@ -92,6 +93,31 @@ wrappers! {
     dot_q5_k(row: &[u8], act: &[u8]) => dot_q5_k_avx2,
     dot_q6_k(row: &[u8], act: &[u8]) => dot_q6_k_avx2,
     dot_iq4_xs(row: &[u8], act: &[u8]) => dot_iq4_xs_avx2,
+}
+
+fn axpy(out: &mut [f32], p: f32, v: &[f32]) {
+    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
+    unsafe { axpy_avx2(out, p, v) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn axpy_avx2(out: &mut [f32], p: f32, v: &[f32]) {
+    let n = out.len();
+    assert!(v.len() >= n, "axpy: {} values for {n} outputs", v.len());
+    let (op, vp) = (out.as_mut_ptr(), v.as_ptr());
+    let pv = _mm256_set1_ps(p);
+    let mut i = 0;
+    while i + 8 <= n {
+        // SAFETY: i + 8 ≤ n ≤ v.len(): eight values of each slice from i.
+        unsafe {
+            let o = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vp.add(i)), _mm256_loadu_ps(op.add(i)));
+            _mm256_storeu_ps(op.add(i), o);
+        }
+        i += 8;
+    }
+    for j in i..n {
+        out[j] += p * v[j];
+    }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -1010,7 +1036,7 @@ fn panel_blocks(panel: &[u8], panel_block: usize, acts: &[&[u8]], act_block: usi
     nb
 }
 
-/// Runs `$kernel::<N>` for `N = acts.len()` (1..=4) and stores its lanes into `out[..N]`.
+/// Runs `$kernel::<N>` for `N = acts.len()` (1..=4), which stores its lanes into `out[..N]`.
 macro_rules! panel_entry {
     ($($name:ident => $kernel:ident),* $(,)?) => {$(
         fn $name(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
@@ -1019,11 +1045,7 @@ macro_rules! panel_entry {
                     let a: [&[u8]; $n] = std::array::from_fn(|t| acts[t]);
                     // SAFETY: only reachable through KERNELS, handed out after detecting avx2,
                     // fma and f16c; the kernel checks the slice lengths it reads.
-                    let v = unsafe { $kernel::<$n>(panel, a) };
-                    for (o, v) in out.iter_mut().zip(v) {
-                        // SAFETY: `o` is eight f32.
-                        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), v) };
-                    }
+                    unsafe { $kernel::<$n>(panel, a, out) }
                 }};
             }
             match acts.len() {
@@ -1037,6 +1059,16 @@ macro_rules! panel_entry {
     )*};
 }
 
+/// Stores the N token vectors of eight row lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn store_lanes<const N: usize>(acc: [__m256; N], out: &mut [[f32; 8]; 4]) {
+    for (o, v) in out.iter_mut().zip(acc) {
+        // SAFETY: `o` is eight f32.
+        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), v) };
+    }
+}
+
 panel_entry! {
     panel_q4_0 => panel_q4_0_avx2,
     panel_q8_0 => panel_q8_0_avx2,
@@ -1048,7 +1080,11 @@ panel_entry! {
 /// (unsigned 0..15) by four broadcast activation bytes, summed in i16 (at most 8·2·15·127),
 /// widened once, scaled by `d_w·d_a`, and the offset taken out as `−8·d_w · (d_a·Σa)`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q4_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+unsafe fn panel_q4_0_avx2<const N: usize>(
+    panel: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
     let nb = panel_blocks(panel, panel::Q4_0_BLOCK, &acts, Q8_BYTES);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); N];
@@ -1074,13 +1110,17 @@ unsafe fn panel_q4_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__
             }
         }
     }
-    acc
+    store_lanes(acc, out);
 }
 
 /// Q8_0 panel · N Q8 activation rows: signed codes, so each product goes through the
 /// `|w| · sign(x, w)` form and is widened per group (two products can reach 2·127·127).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q8_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+unsafe fn panel_q8_0_avx2<const N: usize>(
+    panel: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
     let nb = panel_blocks(panel, panel::Q8_0_BLOCK, &acts, Q8_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
@@ -1104,14 +1144,18 @@ unsafe fn panel_q8_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__
             }
         }
     }
-    acc
+    store_lanes(acc, out);
 }
 
 /// Q4_K panel · N Q8K activation rows. Per 32-value sub-block: eight `vpmaddubsw` summed in
 /// i16, then `vpmaddwd` by the rows' 6-bit scales; the mins come from the activation's
 /// 16-value sums, two per `vpmaddwd`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q4_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+unsafe fn panel_q4_k_avx2<const N: usize>(
+    panel: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
     let nb = panel_blocks(panel, panel::Q4K_BLOCK, &acts, Q8K_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
@@ -1150,14 +1194,18 @@ unsafe fn panel_q4_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__
             }
         }
     }
-    acc
+    store_lanes(acc, out);
 }
 
 /// Q6_K panel · N Q8K activation rows. Codes are 0..63, so two `vpmaddubsw` (at most
 /// 2·2·63·127) are summed in i16 before `vpmaddwd` by the 16-value sub-block scale; the −32
 /// offset is `32 · Σ scale · (16-value activation sum)`, from the scale-pair vectors.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q6_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__m256; N] {
+unsafe fn panel_q6_k_avx2<const N: usize>(
+    panel: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
     let nb = panel_blocks(panel, panel::Q6K_BLOCK, &acts, Q8K_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
@@ -1202,5 +1250,5 @@ unsafe fn panel_q6_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N]) -> [__
             }
         }
     }
-    acc
+    store_lanes(acc, out);
 }

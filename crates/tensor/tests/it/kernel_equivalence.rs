@@ -338,3 +338,23 @@ fn batched_matmul_matches_token_by_token_scalar() {
         }
     }
 }
+
+#[test]
+fn axpy_matches_scalar() {
+    let mut rng = Rng(0xa11c_e5ed);
+    for len in [0, 1, 7, 8, 9, 64, 129] {
+        let v: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
+        let start: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
+        let p = rng.next_f32() * 3.0;
+        let mut want = start.clone();
+        scalar::axpy(&mut want, p, &v);
+        for set in cpu::available() {
+            let mut got = start.clone();
+            (set.axpy)(&mut got, p, &v);
+            for (g, w) in got.iter().zip(&want) {
+                // One fused or unfused multiply-add per element: at most one rounding apart.
+                assert!((g - w).abs() <= 1e-6 * (w.abs() + 1.0), "{} len {len}", set.name);
+            }
+        }
+    }
+}

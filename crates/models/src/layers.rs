@@ -148,22 +148,17 @@ pub(crate) fn attend(
     let group = n_heads / n_kv_heads;
     let (k_all, v_all) = kv.layer(layer);
     let AttentionScratch { scores, slots } = scratch;
+    // Offsets of the keys' (and values') rows in the layer's cache.
     slots.clear();
-    slots.extend(keys.map(|p| kv.slot(table, p)));
+    slots.extend(keys.map(|p| kv.slot(table, p) * kv_dim));
     scores.resize(slots.len(), 0.0);
     for (head, oh) in heads.zip(out.chunks_exact_mut(hd)) {
         let kv_off = (head / group) * hd;
         let qh = &q[head * hd..(head + 1) * hd];
-        for (s, &slot) in scores.iter_mut().zip(slots.iter()) {
-            let kj = &k_all[slot * kv_dim + kv_off..][..hd];
-            *s = ops::dot(qh, kj) * scale;
-        }
+        ops::dot_rows(qh, &k_all[kv_off..], slots, scores);
+        scores.iter_mut().for_each(|s| *s *= scale);
         ops::softmax(scores);
-        oh.fill(0.0);
-        for (&p, &slot) in scores.iter().zip(slots.iter()) {
-            let vj = &v_all[slot * kv_dim + kv_off..][..hd];
-            ops::add_scaled(oh, p, vj);
-        }
+        ops::weighted_rows(scores, &v_all[kv_off..], slots, oh);
     }
 }
 
@@ -171,6 +166,7 @@ pub(crate) fn attend(
 #[derive(Default)]
 pub(crate) struct AttentionScratch {
     scores: Vec<f32>,
+    /// Cache offsets (slot · kv_dim) of the attended positions.
     slots: Vec<usize>,
 }
 

@@ -243,10 +243,16 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     (crate::cpu::best().dot_f32)(crate::tensor::f32_as_bytes(&a[..n]), &b[..n])
 }
 
-/// `out[i] += p · v[i]` (attention's weighted sum of values).
-pub fn add_scaled(out: &mut [f32], p: f32, v: &[f32]) {
-    let n = out.len().min(v.len());
-    (crate::cpu::best().axpy)(&mut out[..n], p, &v[..n]);
+/// `out[j] = q · rows[offsets[j]..][..q.len()]` for `j < out.len()` with the fastest kernel set
+/// (attention scores against keys gathered from the cache). Panics when a row is out of bounds.
+pub fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    (crate::cpu::best().dot_rows)(q, rows, offsets, out)
+}
+
+/// `out = Σ_j p[j] · rows[offsets[j]..][..out.len()]` for `j < p.len()` with the fastest kernel
+/// set (attention's weighted sum of values gathered from the cache).
+pub fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    (crate::cpu::best().weighted_rows)(p, rows, offsets, out)
 }
 
 /// How rotary embedding pairs up the dimensions of a head.

@@ -32,9 +32,13 @@ pub type QDot4Fn = fn(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4];
 /// type's `ActFormat`: `out[t][r]` for `t < acts.len()` (the batched product's inner step).
 pub type PanelFn = fn(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]);
 
-/// `out[i] += p · v[i]` over `out.len()` values (`v` at least as long): attention's weighted
-/// sum of values.
-pub type AxpyFn = fn(out: &mut [f32], p: f32, v: &[f32]);
+/// `out[j] = Σ_i q[i] · rows[offsets[j] + i]` for `i < q.len()`: a query against gathered key
+/// rows (attention scores).
+pub type DotRowsFn = fn(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]);
+
+/// `out[i] = Σ_j p[j] · rows[offsets[j] + i]` for `i < out.len()`: the probability-weighted
+/// sum of gathered value rows (attention output).
+pub type WeightedRowsFn = fn(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]);
 
 /// One instruction set's kernels.
 #[derive(Debug)]
@@ -79,8 +83,10 @@ pub struct KernelSet {
     pub dot4_q4_k: QDot4Fn,
     /// Q6_K row · four Q8K activation rows.
     pub dot4_q6_k: QDot4Fn,
-    /// `out += p · v`.
-    pub axpy: AxpyFn,
+    /// Query · gathered rows.
+    pub dot_rows: DotRowsFn,
+    /// Weighted sum of gathered rows.
+    pub weighted_rows: WeightedRowsFn,
     /// Panel kernels for Q4_0, Q8_0, Q4_K and Q6_K, in that order; `None` where this set
     /// computes batches with the dot products (the scalar set: it is the specification).
     pub panels: Option<[PanelFn; 4]>,

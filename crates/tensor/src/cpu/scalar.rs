@@ -32,7 +32,8 @@ pub static KERNELS: KernelSet = KernelSet {
     dot4_q8_0,
     dot4_q4_k,
     dot4_q6_k,
-    axpy,
+    dot_rows,
+    weighted_rows,
     panels: None,
 };
 
@@ -123,9 +124,24 @@ four_token_dots! {
     dot4_q6_k => dot_q6_k,
 }
 
-/// `out[i] += p · v[i]`.
-pub fn axpy(out: &mut [f32], p: f32, v: &[f32]) {
-    for (o, &x) in out.iter_mut().zip(v) {
-        *o += p * x;
+/// `out[j] = q · rows[offsets[j]..][..q.len()]`.
+pub fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    for (o, &off) in out.iter_mut().zip(offsets) {
+        *o = q
+            .iter()
+            .zip(&rows[off..off + q.len()])
+            .map(|(a, b)| a * b)
+            .sum();
+    }
+}
+
+/// `out = Σ_j p[j] · rows[offsets[j]..][..out.len()]`.
+pub fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    out.fill(0.0);
+    let n = out.len();
+    for (&pj, &off) in p.iter().zip(offsets) {
+        for (o, &v) in out.iter_mut().zip(&rows[off..off + n]) {
+            *o += pj * v;
+        }
     }
 }

@@ -36,7 +36,8 @@ static KERNELS: KernelSet = KernelSet {
     dot4_q8_0,
     dot4_q4_k,
     dot4_q6_k,
-    axpy,
+    dot_rows,
+    weighted_rows,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
@@ -95,28 +96,111 @@ wrappers! {
     dot_iq4_xs(row: &[u8], act: &[u8]) => dot_iq4_xs_avx2,
 }
 
-fn axpy(out: &mut [f32], p: f32, v: &[f32]) {
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
-    unsafe { axpy_avx2(out, p, v) }
+fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    if q.len() % 8 != 0 {
+        return super::scalar::dot_rows(q, rows, offsets, out);
+    }
+    check_gather(rows, offsets, q.len(), out.len());
+    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c;
+    // every gathered row was checked to lie inside `rows`.
+    unsafe { dot_rows_avx2(q, rows, offsets, out) }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn axpy_avx2(out: &mut [f32], p: f32, v: &[f32]) {
-    let n = out.len();
-    assert!(v.len() >= n, "axpy: {} values for {n} outputs", v.len());
-    let (op, vp) = (out.as_mut_ptr(), v.as_ptr());
-    let pv = _mm256_set1_ps(p);
-    let mut i = 0;
-    while i + 8 <= n {
-        // SAFETY: i + 8 ≤ n ≤ v.len(): eight values of each slice from i.
-        unsafe {
-            let o = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vp.add(i)), _mm256_loadu_ps(op.add(i)));
-            _mm256_storeu_ps(op.add(i), o);
-        }
-        i += 8;
+fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    if out.len() % 8 != 0 {
+        return super::scalar::weighted_rows(p, rows, offsets, out);
     }
-    for j in i..n {
-        out[j] += p * v[j];
+    check_gather(rows, offsets, out.len(), p.len());
+    // SAFETY: as in `dot_rows`.
+    unsafe { weighted_rows_avx2(p, rows, offsets, out) }
+}
+
+/// Panics unless `n` offsets exist and each `rows[offset..offset + width]` is in bounds.
+fn check_gather(rows: &[f32], offsets: &[usize], width: usize, n: usize) {
+    assert!(offsets.len() >= n, "{} offsets for {n} rows", offsets.len());
+    let last = offsets[..n].iter().copied().max().unwrap_or(0);
+    assert!(
+        n == 0 || last + width <= rows.len(),
+        "gathered row at {last} (+{width}) outside {} values",
+        rows.len()
+    );
+}
+
+/// Four keys at a time, so four independent FMA chains hide the latency; one horizontal sum
+/// per key.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_rows_avx2(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    let (d, n) = (q.len(), out.len());
+    let (qp, rp) = (q.as_ptr(), rows.as_ptr());
+    let mut j = 0;
+    while j + 4 <= n {
+        let r: [*const f32; 4] = std::array::from_fn(|k| {
+            // SAFETY: checked by `check_gather`: each row's d values lie inside `rows`.
+            unsafe { rp.add(offsets[j + k]) }
+        });
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for c in (0..d).step_by(8) {
+            // SAFETY: c + 8 ≤ d, inside q and inside each row.
+            unsafe {
+                let qv = _mm256_loadu_ps(qp.add(c));
+                for k in 0..4 {
+                    acc[k] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r[k].add(c)), acc[k]);
+                }
+            }
+        }
+        for k in 0..4 {
+            out[j + k] = hsum(acc[k]);
+        }
+        j += 4;
+    }
+    for j in j..n {
+        let mut acc = _mm256_setzero_ps();
+        for c in (0..d).step_by(8) {
+            // SAFETY: as above.
+            unsafe {
+                let v = _mm256_loadu_ps(rp.add(offsets[j] + c));
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(c)), v, acc);
+            }
+        }
+        out[j] = hsum(acc);
+    }
+}
+
+/// Sixty-four output values (eight vectors, all in registers) per pass over the rows, so each
+/// row's values are read once, in order; a narrower remainder goes eight values per pass.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    let (d, n) = (out.len(), p.len());
+    let (rp, op) = (rows.as_ptr(), out.as_mut_ptr());
+    let mut c = 0;
+    while c + 64 <= d {
+        let mut acc = [_mm256_setzero_ps(); 8];
+        for j in 0..n {
+            let pj = _mm256_set1_ps(p[j]);
+            // SAFETY: checked by `check_gather`: row j's values c..c + 64 lie inside `rows`
+            // (c + 64 ≤ d).
+            let row = unsafe { rp.add(offsets[j] + c) };
+            for (k, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: as above.
+                *acc = _mm256_fmadd_ps(pj, unsafe { _mm256_loadu_ps(row.add(8 * k)) }, *acc);
+            }
+        }
+        for (k, acc) in acc.iter().enumerate() {
+            // SAFETY: c + 64 ≤ d = out.len().
+            unsafe { _mm256_storeu_ps(op.add(c + 8 * k), *acc) };
+        }
+        c += 64;
+    }
+    while c < d {
+        let mut acc = _mm256_setzero_ps();
+        for j in 0..n {
+            // SAFETY: as above, with c + 8 ≤ d.
+            let v = unsafe { _mm256_loadu_ps(rp.add(offsets[j] + c)) };
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), v, acc);
+        }
+        // SAFETY: c + 8 ≤ d = out.len().
+        unsafe { _mm256_storeu_ps(op.add(c), acc) };
+        c += 8;
     }
 }
 
@@ -1080,11 +1164,7 @@ panel_entry! {
 /// (unsigned 0..15) by four broadcast activation bytes, summed in i16 (at most 8·2·15·127),
 /// widened once, scaled by `d_w·d_a`, and the offset taken out as `−8·d_w · (d_a·Σa)`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q4_0_avx2<const N: usize>(
-    panel: &[u8],
-    acts: [&[u8]; N],
-    out: &mut [[f32; 8]; 4],
-) {
+unsafe fn panel_q4_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
     let nb = panel_blocks(panel, panel::Q4_0_BLOCK, &acts, Q8_BYTES);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); N];
@@ -1116,11 +1196,7 @@ unsafe fn panel_q4_0_avx2<const N: usize>(
 /// Q8_0 panel · N Q8 activation rows: signed codes, so each product goes through the
 /// `|w| · sign(x, w)` form and is widened per group (two products can reach 2·127·127).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q8_0_avx2<const N: usize>(
-    panel: &[u8],
-    acts: [&[u8]; N],
-    out: &mut [[f32; 8]; 4],
-) {
+unsafe fn panel_q8_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
     let nb = panel_blocks(panel, panel::Q8_0_BLOCK, &acts, Q8_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
@@ -1151,11 +1227,7 @@ unsafe fn panel_q8_0_avx2<const N: usize>(
 /// i16, then `vpmaddwd` by the rows' 6-bit scales; the mins come from the activation's
 /// 16-value sums, two per `vpmaddwd`.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q4_k_avx2<const N: usize>(
-    panel: &[u8],
-    acts: [&[u8]; N],
-    out: &mut [[f32; 8]; 4],
-) {
+unsafe fn panel_q4_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
     let nb = panel_blocks(panel, panel::Q4K_BLOCK, &acts, Q8K_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
@@ -1201,11 +1273,7 @@ unsafe fn panel_q4_k_avx2<const N: usize>(
 /// 2·2·63·127) are summed in i16 before `vpmaddwd` by the 16-value sub-block scale; the −32
 /// offset is `32 · Σ scale · (16-value activation sum)`, from the scale-pair vectors.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q6_k_avx2<const N: usize>(
-    panel: &[u8],
-    acts: [&[u8]; N],
-    out: &mut [[f32; 8]; 4],
-) {
+unsafe fn panel_q6_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
     let nb = panel_blocks(panel, panel::Q6K_BLOCK, &acts, Q8K_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {

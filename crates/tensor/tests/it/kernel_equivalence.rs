@@ -340,20 +340,34 @@ fn batched_matmul_matches_token_by_token_scalar() {
 }
 
 #[test]
-fn axpy_matches_scalar() {
+fn gathered_row_kernels_match_scalar() {
     let mut rng = Rng(0xa11c_e5ed);
-    for len in [0, 1, 7, 8, 9, 64, 129] {
-        let v: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
-        let start: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
-        let p = rng.next_f32() * 3.0;
-        let mut want = start.clone();
-        scalar::axpy(&mut want, p, &v);
-        for set in cpu::available() {
-            let mut got = start.clone();
-            (set.axpy)(&mut got, p, &v);
-            for (g, w) in got.iter().zip(&want) {
-                // One fused or unfused multiply-add per element: at most one rounding apart.
-                assert!((g - w).abs() <= 1e-6 * (w.abs() + 1.0), "{} len {len}", set.name);
+    // Widths: a remainder-only one, the common head sizes, one with a 64-wide pass and a
+    // remainder, and one the AVX2 set hands to scalar.
+    for width in [8, 64, 128, 88, 12] {
+        for n in [0, 1, 3, 4, 9, 33] {
+            let stride = width + 5;
+            let rows: Vec<f32> = (0..40 * stride).map(|_| rng.next_f32()).collect();
+            let offsets: Vec<usize> = (0..n)
+                .map(|_| (rng.next_u64() % 40) as usize * stride)
+                .collect();
+            let q: Vec<f32> = (0..width).map(|_| rng.next_f32()).collect();
+            let p: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
+            let (mut want_s, mut want_o) = (vec![0.0f32; n], vec![0.0f32; width]);
+            scalar::dot_rows(&q, &rows, &offsets, &mut want_s);
+            scalar::weighted_rows(&p, &rows, &offsets, &mut want_o);
+            for set in cpu::available() {
+                let (mut s, mut o) = (vec![1.0f32; n], vec![1.0f32; width]);
+                (set.dot_rows)(&q, &rows, &offsets, &mut s);
+                (set.weighted_rows)(&p, &rows, &offsets, &mut o);
+                // Sums of at most 128 products of values in (−1, 1): f32 reordering only.
+                for (g, w) in s.iter().zip(&want_s).chain(o.iter().zip(&want_o)) {
+                    assert!(
+                        (g - w).abs() <= 1e-5,
+                        "{} width {width} n {n}: {g} vs {w}",
+                        set.name
+                    );
+                }
             }
         }
     }

@@ -97,7 +97,7 @@ wrappers! {
 }
 
 fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    if q.len() % 8 != 0 {
+    if !q.len().is_multiple_of(8) {
         return super::scalar::dot_rows(q, rows, offsets, out);
     }
     check_gather(rows, offsets, q.len(), out.len());
@@ -107,7 +107,7 @@ fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
 }
 
 fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    if out.len() % 8 != 0 {
+    if !out.len().is_multiple_of(8) {
         return super::scalar::weighted_rows(p, rows, offsets, out);
     }
     check_gather(rows, offsets, out.len(), p.len());

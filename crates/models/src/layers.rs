@@ -255,7 +255,7 @@ impl SwiGlu {
         let mut up = vec![0.0f32; n * ff];
         matmul(kernels, threads, &self.gate, x, n, &mut gate);
         matmul(kernels, threads, &self.up, x, n, &mut up);
-        ops::silu_mul(&mut gate, &up);
+        ops::silu_mul(threads, &mut gate, &up);
         matmul(kernels, threads, &self.down, &gate, n, out);
     }
 }

@@ -295,23 +295,23 @@ pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, inv_freq: &[f32], style:
     }
 }
 
-/// In-place softmax; the maximum is subtracted first for stability.
+/// In-place softmax with the fastest kernel set; the maximum is subtracted first.
 pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
-    x.iter_mut().for_each(|v| *v *= inv);
+    (crate::cpu::best().softmax)(x)
 }
 
-/// SwiGLU: `gate = silu(gate) · up`, element-wise.
-pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
-    for (g, &u) in gate.iter_mut().zip(up) {
-        *g = *g / (1.0 + (-*g).exp()) * u;
+/// SwiGLU: `gate = silu(gate) · up`, element-wise, with the fastest kernel set, on up to
+/// `threads` threads for big batches.
+pub fn silu_mul(threads: usize, gate: &mut [f32], up: &[f32]) {
+    let n = gate.len().min(up.len());
+    let kernel = crate::cpu::best().silu_mul;
+    if n < 1 << 15 || threads <= 1 {
+        return kernel(&mut gate[..n], &up[..n]);
     }
+    parallel::for_each_range_mut(&mut gate[..n], 1024, threads, |range, part| {
+        let start = range.start * 1024;
+        kernel(part, &up[start..start + part.len()]);
+    });
 }
 
 /// `acc += x`, element-wise (the residual connection).

@@ -40,6 +40,12 @@ pub type DotRowsFn = fn(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f
 /// sum of gathered value rows (attention output).
 pub type WeightedRowsFn = fn(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]);
 
+/// In-place softmax of a row (the maximum is subtracted first).
+pub type SoftmaxFn = fn(x: &mut [f32]);
+
+/// SwiGLU's `gate[i] = silu(gate[i]) · up[i]`.
+pub type SiluMulFn = fn(gate: &mut [f32], up: &[f32]);
+
 /// One instruction set's kernels.
 #[derive(Debug)]
 pub struct KernelSet {
@@ -87,6 +93,10 @@ pub struct KernelSet {
     pub dot_rows: DotRowsFn,
     /// Weighted sum of gathered rows.
     pub weighted_rows: WeightedRowsFn,
+    /// Softmax.
+    pub softmax: SoftmaxFn,
+    /// SwiGLU's gating.
+    pub silu_mul: SiluMulFn,
     /// Panel kernels for Q4_0, Q8_0, Q4_K and Q6_K, in that order; `None` where this set
     /// computes batches with the dot products (the scalar set: it is the specification).
     pub panels: Option<[PanelFn; 4]>,

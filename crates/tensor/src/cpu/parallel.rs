@@ -221,8 +221,8 @@ pub fn for_each_range(n: usize, threads: usize, work: usize, f: impl Fn(Range<us
     for_each_chunk(n, chunk, threads, f);
 }
 
-/// Runs `f` over `n = out.len() / item` items of `item` elements each, in about eight chunks
-/// per thread, handing `f` the item range together with those items of `out`, mutably: threads
+/// Runs `f` over the `n = ⌈out.len() / item⌉` items of `item` elements each (the last may be
+/// shorter), in about eight chunks per thread, handing `f` the item range together with those items of `out`, mutably: threads
 /// write disjoint parts of one output without unsafe code at the caller. The caller decides
 /// whether the work is worth the threads.
 pub fn for_each_range_mut<T: Send>(
@@ -232,16 +232,16 @@ pub fn for_each_range_mut<T: Send>(
     f: impl Fn(Range<usize>, &mut [T]) + Sync,
 ) {
     let item = item.max(1);
-    let n = out.len() / item;
+    let len = out.len();
+    let n = len.div_ceil(item);
     let base = SharedSlice(out.as_mut_ptr());
     let chunk = n.div_ceil(threads.max(1) * 8).max(1);
     for_each_chunk(n, chunk, threads, |range| {
-        // SAFETY: `range` lies inside `0..n`, so its elements lie inside `out`; the ranges
+        let (start, end) = (range.start * item, (range.end * item).min(len));
+        // SAFETY: `range` lies inside `0..n`, so `start..end` lies inside `out`; the ranges
         // handed out by `for_each_chunk` are disjoint, so no element is borrowed twice; `out`
         // stays mutably borrowed until every thread has finished.
-        let part = unsafe {
-            std::slice::from_raw_parts_mut(base.get().add(range.start * item), range.len() * item)
-        };
+        let part = unsafe { std::slice::from_raw_parts_mut(base.get().add(start), end - start) };
         f(range, part);
     });
 }

@@ -34,6 +34,8 @@ pub static KERNELS: KernelSet = KernelSet {
     dot4_q6_k,
     dot_rows,
     weighted_rows,
+    softmax,
+    silu_mul,
     panels: None,
 };
 
@@ -143,5 +145,24 @@ pub fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]
         for (o, &v) in out.iter_mut().zip(&rows[off..off + n]) {
             *o += pj * v;
         }
+    }
+}
+
+/// In-place softmax with libm's `exp`; the maximum is subtracted first for stability.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    x.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// `gate = silu(gate) · up`, element-wise, with libm's `exp`.
+pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + (-*g).exp()) * u;
     }
 }

@@ -38,6 +38,8 @@ static KERNELS: KernelSet = KernelSet {
     dot4_q6_k,
     dot_rows,
     weighted_rows,
+    softmax,
+    silu_mul,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
@@ -202,6 +204,102 @@ unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &m
         unsafe { _mm256_storeu_ps(op.add(c), acc) };
         c += 8;
     }
+}
+
+fn softmax(x: &mut [f32]) {
+    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
+    unsafe { softmax_avx2(x) }
+}
+
+fn silu_mul(gate: &mut [f32], up: &[f32]) {
+    assert!(
+        up.len() >= gate.len(),
+        "silu_mul: {} up values for {}",
+        up.len(),
+        gate.len()
+    );
+    // SAFETY: as in `softmax`; `up` is at least as long as `gate`.
+    unsafe { silu_mul_avx2(gate, up) }
+}
+
+/// e^x for eight lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by Cephes' degree-6 `expf`
+/// polynomial (about 1 ulp), times 2^n through the exponent bits. x is clamped to
+/// [−87.3, 88.7], so very negative inputs give ~1e-38 instead of 0.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn exp8(x: __m256) -> __m256 {
+    let x = _mm256_min_ps(
+        _mm256_max_ps(x, _mm256_set1_ps(-87.3)),
+        _mm256_set1_ps(88.7),
+    );
+    let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        x,
+        _mm256_set1_ps(std::f32::consts::LOG2_E),
+    ));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm256_set1_ps(1.987_569_1e-4);
+    for c in [1.398_2e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    }
+    let e = _mm256_add_ps(
+        _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r),
+        _mm256_set1_ps(1.0),
+    );
+    let bits = _mm256_slli_epi32::<23>(_mm256_cvtps_epi32(n));
+    _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(e), bits))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn softmax_avx2(x: &mut [f32]) {
+    let n = x.len();
+    let p = x.as_mut_ptr();
+    let body = n - n % 8;
+    let mut max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        max = 0.0;
+    }
+    let m = _mm256_set1_ps(max);
+    let mut sum = _mm256_setzero_ps();
+    for i in (0..body).step_by(8) {
+        // SAFETY: i + 8 ≤ body ≤ n.
+        unsafe {
+            let e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p.add(i)), m));
+            _mm256_storeu_ps(p.add(i), e);
+            sum = _mm256_add_ps(sum, e);
+        }
+    }
+    let mut total = hsum(sum);
+    for v in &mut x[body..] {
+        *v = (*v - max).exp();
+        total += *v;
+    }
+    let inv = _mm256_set1_ps(1.0 / total);
+    for i in (0..body).step_by(8) {
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_ps(p.add(i), _mm256_mul_ps(_mm256_loadu_ps(p.add(i)), inv)) };
+    }
+    for v in &mut x[body..] {
+        *v /= total;
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn silu_mul_avx2(gate: &mut [f32], up: &[f32]) {
+    let n = gate.len();
+    let body = n - n % 8;
+    let (g, u) = (gate.as_mut_ptr(), up.as_ptr());
+    let one = _mm256_set1_ps(1.0);
+    for i in (0..body).step_by(8) {
+        // SAFETY: i + 8 ≤ body ≤ n ≤ up.len().
+        unsafe {
+            let x = _mm256_loadu_ps(g.add(i));
+            let e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+            let s = _mm256_div_ps(x, _mm256_add_ps(one, e));
+            _mm256_storeu_ps(g.add(i), _mm256_mul_ps(s, _mm256_loadu_ps(u.add(i))));
+        }
+    }
+    super::scalar::silu_mul(&mut gate[body..], &up[body..n]);
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -1319,4 +1417,45 @@ unsafe fn panel_q6_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &
         }
     }
     store_lanes(acc, out);
+}
+
+/// Experimental: two Q4_0 panels (16 rows) · N ≤ 2 tokens; each broadcast feeds two products.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn panel2_q4_0_avx2<const N: usize>(
+    panels: [&[u8]; 2],
+    acts: [&[u8]; N],
+    out: &mut [[[f32; 8]; 4]; 2],
+) {
+    let nb = panel_blocks(panels[0], panel::Q4_0_BLOCK, &acts, Q8_BYTES);
+    assert_eq!(panels[1].len(), panels[0].len());
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_ps(); N]; 2];
+    for b in 0..nb {
+        // SAFETY: as in `panel_q4_0_avx2`, for both panels.
+        unsafe {
+            let p0 = panels[0].as_ptr().add(b * panel::Q4_0_BLOCK);
+            let p1 = panels[1].as_ptr().add(b * panel::Q4_0_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
+            let mut s16 = [[_mm256_setzero_si256(); N]; 2];
+            for g in 0..8 {
+                let w0 = load32(p0.add(64 + 32 * g));
+                let w1 = load32(p1.add(64 + 32 * g));
+                for t in 0..N {
+                    let x = bcast4(a[t].add(8 + 4 * g));
+                    s16[0][t] = _mm256_add_epi16(s16[0][t], _mm256_maddubs_epi16(w0, x));
+                    s16[1][t] = _mm256_add_epi16(s16[1][t], _mm256_maddubs_epi16(w1, x));
+                }
+            }
+            for (k, p) in [p0, p1].into_iter().enumerate() {
+                let (d, off) = (load8f(p), load8f(p.add(32)));
+                for t in 0..N {
+                    let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[k][t], ones));
+                    acc[k][t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[k][t]);
+                    acc[k][t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[k][t]);
+                }
+            }
+        }
+    }
+    store_lanes(acc[0], &mut out[0]);
+    store_lanes(acc[1], &mut out[1]);
 }

@@ -372,3 +372,49 @@ fn gathered_row_kernels_match_scalar() {
         }
     }
 }
+
+#[test]
+fn softmax_and_silu_match_libm() {
+    let mut rng = Rng(0x50f7_3a11);
+    for len in [1, 7, 8, 9, 64, 333] {
+        let x: Vec<f32> = (0..len).map(|_| rng.next_f32() * 30.0).collect();
+        let up: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
+        let mut want = x.clone();
+        scalar::softmax(&mut want);
+        let mut want_silu = x.clone();
+        scalar::silu_mul(&mut want_silu, &up);
+        for set in cpu::available() {
+            let mut got = x.clone();
+            (set.softmax)(&mut got);
+            let mut got_silu = x.clone();
+            (set.silu_mul)(&mut got_silu, &up);
+            // The AVX2 exp is a degree-6 polynomial within a few ulp of libm's.
+            for (g, w) in got.iter().zip(&want).chain(got_silu.iter().zip(&want_silu)) {
+                assert!(
+                    (g - w).abs() <= 1e-6 * w.abs() + 1e-30,
+                    "{} len {len}: {g} vs {w}",
+                    set.name
+                );
+            }
+        }
+    }
+    // Extremes: far below the max underflows to (nearly) zero; silu saturates to 0 and to x.
+    for set in cpu::available() {
+        let mut x = vec![0.0f32, -200.0, -100.0, 0.0, 50.0, -1e30, 1.0, 2.0];
+        (set.softmax)(&mut x);
+        assert!(x.iter().all(|v| v.is_finite()), "{}: {x:?}", set.name);
+        assert!(
+            (x.iter().sum::<f32>() - 1.0).abs() < 1e-6 && x[4] > 0.999,
+            "{}: {x:?}",
+            set.name
+        );
+        let mut g = vec![-100.0f32, 100.0, 0.0, -1e30, 1e30, 3.0, -3.0, 0.5];
+        (set.silu_mul)(&mut g, &[1.0; 8]);
+        assert!(
+            g[0].abs() < 1e-30 && (g[1] - 100.0).abs() < 1e-4 && g[2] == 0.0,
+            "{}: {g:?}",
+            set.name
+        );
+        assert!(g.iter().all(|v| v.is_finite()), "{}: {g:?}", set.name);
+    }
+}

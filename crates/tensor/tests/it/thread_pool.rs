@@ -73,3 +73,20 @@ fn matmul_is_the_same_at_every_thread_count() {
         }
     }
 }
+
+#[test]
+fn mutable_ranges_cover_the_output_once_including_a_short_last_item() {
+    for (len, item, threads) in [(1000, 7, 3), (1024, 1024, 2), (5, 8, 4), (0, 3, 2)] {
+        let mut out = vec![0u32; len];
+        parallel::for_each_range_mut(&mut out, item, threads, |range, part| {
+            assert_eq!(part.len(), (range.end * item).min(len) - range.start * item);
+            for (k, v) in part.iter_mut().enumerate() {
+                *v += (range.start * item + k) as u32 + 1;
+            }
+        });
+        assert!(
+            out.iter().enumerate().all(|(i, &v)| v == i as u32 + 1),
+            "len {len} item {item}"
+        );
+    }
+}

@@ -68,7 +68,7 @@ pub fn dot_bf16(row: &[u8], x: &[f32]) -> f32 {
 fn dot_quantized(dtype: DType, row: &[u8], act: &[u8]) -> f32 {
     let format = ActFormat::for_weights(dtype).expect("a block-quantized type");
     let bs = dtype.block_size();
-    let act_bytes = format.row_bytes(bs);
+    let act_bytes = format.block_bytes();
     let (mut w, mut x) = ([0.0f32; 256], [0.0f32; 256]);
     let mut sum = 0.0f32;
     for (b, a) in row

@@ -517,37 +517,36 @@ macro_rules! q8_blocks {
 
 /// Q4_0 row · Q8 activations. Four blocks at a time: their integer sums are folded into one
 /// vector (`hadd4`) so the float work (scales, conversion, accumulation) is done once per four
-/// blocks; leftover blocks go one by one.
+/// blocks, with the activation scales and sums loaded as vectors from the copies after the
+/// row's blocks; leftover blocks go one by one.
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn dot_q4_0_avx2(row: &[u8], act: &[u8]) -> f32 {
     let nb = row.len() / 18;
-    assert!(act.len() >= nb * Q8_BYTES);
+    assert!(act.len() >= nb * (Q8_BYTES + 8));
     let (w, a) = (row.as_ptr(), act.as_ptr());
+    // SAFETY: the copies of the nb scales and nb sums follow the nb blocks (checked above).
+    let (dys, sums) = unsafe { (a.add(nb * Q8_BYTES), a.add(nb * (Q8_BYTES + 4))) };
     let (mut acc4, mut corr4) = (_mm256_setzero_ps(), _mm_setzero_ps());
     let mut i = 0;
     while i + 4 <= nb {
-        // SAFETY: i + 4 ≤ nb: blocks i..i+4 of the row (18 bytes each) and of the activations
-        // (40 bytes each) lie inside the slices checked above.
+        // SAFETY: i + 4 ≤ nb: blocks i..i+4 of the row (18 bytes each), of the activations
+        // (40 bytes each) and of the scale and sum copies (4 bytes each) lie inside the slices
+        // checked above.
         unsafe {
             let wb = |k: usize| w.add((i + k) * 18);
             let ab = |k: usize| a.add((i + k) * Q8_BYTES);
             let p = [0, 1, 2, 3].map(|k| madd_us8(nibbles(wb(k).add(2)), load32(ab(k).add(8))));
-            let h = |k: usize| wb(k).cast::<i16>().read_unaligned();
-            let dw = _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, h(3), h(2), h(1), h(0)));
-            let dy = _mm_set_ps(f32_at(ab(3)), f32_at(ab(2)), f32_at(ab(1)), f32_at(ab(0)));
-            let sums = _mm_set_ps(
-                f32_at(ab(3).add(4)),
-                f32_at(ab(2).add(4)),
-                f32_at(ab(1).add(4)),
-                f32_at(ab(0).add(4)),
-            );
+            // The four f16 scales gathered in a general-purpose register, off the vector ports.
+            let h = |k: usize| u64::from(wb(k).cast::<u16>().read_unaligned()) << (16 * k);
+            let dw = _mm_cvtph_ps(_mm_cvtsi64_si128((h(0) | h(1) | h(2) | h(3)) as i64));
+            let dy = _mm_loadu_ps(dys.add(4 * i).cast());
             let scale = _mm_mul_ps(dw, dy);
             acc4 = _mm256_fmadd_ps(
                 _mm256_set_m128(scale, scale),
                 _mm256_cvtepi32_ps(hadd4(p)),
                 acc4,
             );
-            corr4 = _mm_fmadd_ps(dw, sums, corr4);
+            corr4 = _mm_fmadd_ps(dw, _mm_loadu_ps(sums.add(4 * i).cast()), corr4);
         }
         i += 4;
     }
@@ -988,7 +987,7 @@ unsafe fn q6k_offset(w: *const u8, a: *const u8) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn q6k_codes(w: *const u8, h: usize) -> [__m256i; 4] {
-    let (m4, m2) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(3));
+    let m4 = _mm256_set1_epi8(0x0f);
     // SAFETY: the caller passes a 210-byte Q6_K block and h < 2.
     let (b1, b2, hb) = unsafe {
         (
@@ -997,15 +996,19 @@ unsafe fn q6k_codes(w: *const u8, h: usize) -> [__m256i; 4] {
             load32(w.add(128 + 32 * h)),
         )
     };
-    let high = |shift: i32| {
-        let v = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), m2);
-        _mm256_slli_epi16::<4>(v)
-    };
+    // Bit pair 2j of each `qh` byte, moved to bits 4..6 with constant shifts.
+    let m30 = _mm256_set1_epi8(0x30);
+    let high = [
+        _mm256_and_si256(_mm256_slli_epi16::<4>(hb), m30),
+        _mm256_and_si256(_mm256_slli_epi16::<2>(hb), m30),
+        _mm256_and_si256(hb, m30),
+        _mm256_and_si256(_mm256_srli_epi16::<2>(hb), m30),
+    ];
     [
-        _mm256_or_si256(_mm256_and_si256(b1, m4), high(0)),
-        _mm256_or_si256(_mm256_and_si256(b2, m4), high(2)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b1), m4), high(4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b2), m4), high(6)),
+        _mm256_or_si256(_mm256_and_si256(b1, m4), high[0]),
+        _mm256_or_si256(_mm256_and_si256(b2, m4), high[1]),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b1), m4), high[2]),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16::<4>(b2), m4), high[3]),
     ]
 }
 
@@ -1075,7 +1078,13 @@ unsafe fn dot4_q6_k_avx2(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4] {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn hadd4(p: [__m256i; 4]) -> __m256i {
-    _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]))
+    // Interleave-and-add instead of `vphaddd` (several uops each on current cores): lane k of
+    // each half ends as the half's sum of p[k].
+    let add_pairs = |x: __m256i, y: __m256i| {
+        _mm256_add_epi32(_mm256_unpacklo_epi32(x, y), _mm256_unpackhi_epi32(x, y))
+    };
+    let (a, b) = (add_pairs(p[0], p[1]), add_pairs(p[2], p[3]));
+    _mm256_add_epi32(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b))
 }
 
 /// The f32 at byte `off` of block `i` of each of four Q8 activation rows, as one vector.

@@ -4,7 +4,8 @@
 //! - `Q8` (for the 32-value block types): per 32 values an f32 scale `d`, an f32 `s = d·Σq`
 //!   (the block sum, which lets unsigned-code formats subtract their offset once), and 32 `i8`:
 //!   40 bytes. `d = max|x| / 127`, `q = x / d` rounded to nearest even, as ggml's AVX2
-//!   `quantize_row_q8_1`.
+//!   `quantize_row_q8_1`. After a row's blocks come copies of every block's `d`, then of every
+//!   `s` (f32 each), so a single-row kernel loads several blocks' scales as one vector.
 //! - `Q8K` (for the K-quants and IQ4_XS): per 256 values an f32 `d`, 256 `i8` and sixteen `i16`
 //!   sums of 16 codes each: 292 bytes, exactly ggml's `block_q8_K` and `quantize_row_q8_K_ref`.
 //!
@@ -57,9 +58,13 @@ impl ActFormat {
         }
     }
 
-    /// Bytes of `n` values (`n` a multiple of the block size).
+    /// Bytes of `n` values (`n` a multiple of the block size), including `Q8`'s scale copies.
     pub const fn row_bytes(self, n: usize) -> usize {
-        n / self.block_size() * self.block_bytes()
+        let blocks = n / self.block_size();
+        match self {
+            ActFormat::Q8 => blocks * (Q8_BYTES + 8),
+            ActFormat::Q8K => blocks * Q8K_BYTES,
+        }
     }
 
     /// Quantizes `x` (a multiple of the block size) into `out` (`row_bytes(x.len())` bytes).
@@ -71,9 +76,18 @@ impl ActFormat {
     }
 }
 
-/// Quantizes `x` to `Q8` blocks.
+/// Quantizes `x` to `Q8` blocks followed by the copies of their scales (`out` is
+/// `ActFormat::Q8.row_bytes(x.len())` bytes).
 pub fn quantize_q8(x: &[f32], out: &mut [u8]) {
-    for (xs, b) in x.chunks_exact(32).zip(out.chunks_exact_mut(Q8_BYTES)) {
+    let nb = x.len() / 32;
+    let (blocks, copies) = out.split_at_mut(nb * Q8_BYTES);
+    let (ds, ss) = copies.split_at_mut(nb * 4);
+    for (((xs, b), dc), sc) in x
+        .chunks_exact(32)
+        .zip(blocks.chunks_exact_mut(Q8_BYTES))
+        .zip(ds.chunks_exact_mut(4))
+        .zip(ss.chunks_exact_mut(4))
+    {
         let amax = xs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
@@ -83,8 +97,11 @@ pub fn quantize_q8(x: &[f32], out: &mut [u8]) {
             sum += i32::from(v);
             *q = v as u8;
         }
+        let s = d * sum as f32;
         b[0..4].copy_from_slice(&d.to_le_bytes());
-        b[4..8].copy_from_slice(&(d * sum as f32).to_le_bytes());
+        b[4..8].copy_from_slice(&s.to_le_bytes());
+        dc.copy_from_slice(&d.to_le_bytes());
+        sc.copy_from_slice(&s.to_le_bytes());
     }
 }
 

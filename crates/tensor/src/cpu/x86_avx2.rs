@@ -441,11 +441,10 @@ unsafe fn load32(p: *const u8) -> __m256i {
 #[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn nibbles(p: *const u8) -> __m256i {
     // SAFETY: the caller guarantees 16 readable bytes at p.
-    let tmp = unsafe { _mm_loadu_si128(p.cast()) };
-    _mm256_and_si256(
-        _mm256_set_m128i(_mm_srli_epi16::<4>(tmp), tmp),
-        _mm256_set1_epi8(0x0f),
-    )
+    // The 16 bytes in both halves (a plain load), the upper half shifted right by four.
+    let both = unsafe { _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast())) };
+    let shifted = _mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0));
+    _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f))
 }
 
 /// Byte k is 0xff when bit k of the 32-bit word at `p` is set.

@@ -250,14 +250,28 @@ impl SwiGlu {
         n: usize,
         out: &mut [f32],
     ) {
-        let ff = self.gate.rows();
-        let mut gate = vec![0.0f32; n * ff];
-        let mut up = vec![0.0f32; n * ff];
-        matmul(kernels, threads, &self.gate, x, n, &mut gate);
-        matmul(kernels, threads, &self.up, x, n, &mut up);
-        ops::silu_mul(threads, &mut gate, &up);
-        matmul(kernels, threads, &self.down, &gate, n, out);
+        let len = n * self.gate.rows();
+        FFN_SCRATCH.with_borrow_mut(|(gate, up)| {
+            // Every value is overwritten by the products below, so the buffers only grow.
+            for buf in [&mut *gate, &mut *up] {
+                if buf.len() < len {
+                    buf.resize(len, 0.0);
+                }
+            }
+            let (gate, up) = (&mut gate[..len], &mut up[..len]);
+            matmul(kernels, threads, &self.gate, x, n, gate);
+            matmul(kernels, threads, &self.up, x, n, up);
+            ops::silu_mul(threads, gate, up);
+            matmul(kernels, threads, &self.down, gate, n, out);
+        });
     }
+}
+
+thread_local! {
+    /// The gate and up projections of `SwiGlu::forward`, reused across calls (a prompt's are
+    /// tens of MB, and fresh allocations of that size cost page faults every layer).
+    static FFN_SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// A mixture-of-experts feed-forward: a router picks `n_used` experts per token; each expert

@@ -60,9 +60,13 @@ pub fn matmul(
                 .dot_quant(dtype)
                 .expect("every quantized type has a kernel");
             let act_row = format.row_bytes(cols);
-            ACTIVATIONS.with_borrow_mut(|act| {
-                act.clear();
-                act.resize(n_tokens * act_row, 0);
+            ACTIVATIONS.with_borrow_mut(|buf| {
+                // Grown, never cleared: quantization writes every byte it hands on.
+                let need = n_tokens * act_row;
+                if buf.len() < need {
+                    buf.resize(need, 0);
+                }
+                let act = &mut buf[..need];
                 quantize_activations(format, threads, x, cols, act);
                 let act: &[u8] = act;
                 let w_row = dtype
@@ -184,34 +188,13 @@ thread_local! {
 fn quantize_activations(format: ActFormat, threads: usize, x: &[f32], cols: usize, act: &mut [u8]) {
     let act_row = format.row_bytes(cols);
     let n = x.len() / cols;
-    if n * cols < 1 << 15 || threads <= 1 {
-        for (xr, ar) in x.chunks_exact(cols).zip(act.chunks_exact_mut(act_row)) {
-            format.quantize(xr, ar);
-        }
-        return;
-    }
-    let act_ptr = SharedBytes(act.as_mut_ptr());
-    parallel::for_each_chunk(n, 4, threads, |range| {
-        for t in range {
-            // SAFETY: token rows are disjoint byte ranges of `act`, each handed to one thread,
-            // and `act` outlives the parallel-for.
-            let ar =
-                unsafe { std::slice::from_raw_parts_mut(act_ptr.get().add(t * act_row), act_row) };
+    let threads = if n * cols < 1 << 15 { 1 } else { threads };
+    parallel::for_each_range_mut(act, act_row, threads, |tokens, part| {
+        for (t, ar) in tokens.zip(part.chunks_exact_mut(act_row)) {
             format.quantize(&x[t * cols..(t + 1) * cols], ar);
         }
     });
 }
-
-/// A raw byte pointer shared by threads that write disjoint ranges.
-struct SharedBytes(*mut u8);
-impl SharedBytes {
-    fn get(&self) -> *mut u8 {
-        self.0
-    }
-}
-// SAFETY: used only by `quantize_activations`, whose threads write disjoint ranges and are
-// joined before the borrow ends.
-unsafe impl Sync for SharedBytes {}
 
 /// A raw output pointer shared by threads that write disjoint elements.
 struct SharedOut(*mut f32);

@@ -151,14 +151,31 @@ pub(crate) fn attend(
     // Offsets of the keys' (and values') rows in the layer's cache.
     slots.clear();
     slots.extend(keys.map(|p| kv.slot(table, p) * kv_dim));
-    scores.resize(slots.len(), 0.0);
-    for (head, oh) in heads.zip(out.chunks_exact_mut(hd)) {
-        let kv_off = (head / group) * hd;
-        let qh = &q[head * hd..(head + 1) * hd];
-        ops::dot_rows(qh, &k_all[kv_off..], slots, scores);
-        scores.iter_mut().for_each(|s| *s *= scale);
-        ops::softmax(scores);
-        ops::weighted_rows(scores, &v_all[kv_off..], slots, oh);
+    let n = slots.len();
+    // Runs of query heads that share a key-value head are computed together, so each cached
+    // key and value row is loaded once per run.
+    let mut head = heads.start;
+    while head < heads.end {
+        let kv_head = head / group;
+        let run_end = ((kv_head + 1) * group).min(heads.end);
+        let m = run_end - head;
+        scores.resize(m * n, 0.0);
+        let kv_off = kv_head * hd;
+        let at = (head - heads.start) * hd;
+        ops::dot_rows(
+            &q[head * hd..run_end * hd],
+            hd,
+            &k_all[kv_off..],
+            slots,
+            scores,
+        );
+        for row in scores.chunks_exact_mut(n.max(1)) {
+            row.iter_mut().for_each(|s| *s *= scale);
+            ops::softmax(row);
+        }
+        let oh = &mut out[at..at + m * hd];
+        ops::weighted_rows(scores, &v_all[kv_off..], slots, oh, hd);
+        head = run_end;
     }
 }
 

@@ -226,16 +226,17 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     (crate::cpu::best().dot_f32)(crate::tensor::f32_as_bytes(&a[..n]), &b[..n])
 }
 
-/// `out[j] = q · rows[offsets[j]..][..q.len()]` for `j < out.len()` with the fastest kernel set
-/// (attention scores against keys gathered from the cache). Panics when a row is out of bounds.
-pub fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    (crate::cpu::best().dot_rows)(q, rows, offsets, out)
+/// Attention scores with the fastest kernel set: `out[i·n + j]` is query `i` of `qs` (each
+/// `width` values) · row `rows[offsets[j]..][..width]`, for `n = offsets.len()` rows gathered
+/// from the cache. Panics when a row is out of bounds or the shapes disagree.
+pub fn dot_rows(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    (crate::cpu::best().dot_rows)(qs, width, rows, offsets, out)
 }
 
-/// `out = Σ_j p[j] · rows[offsets[j]..][..out.len()]` for `j < p.len()` with the fastest kernel
-/// set (attention's weighted sum of values gathered from the cache).
-pub fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    (crate::cpu::best().weighted_rows)(p, rows, offsets, out)
+/// Attention output with the fastest kernel set: `out[i·width..][..width] = Σ_j ps[i·n + j] ·
+/// rows[offsets[j]..][..width]` for each query `i` (its `n = offsets.len()` probabilities).
+pub fn weighted_rows(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize) {
+    (crate::cpu::best().weighted_rows)(ps, rows, offsets, out, width)
 }
 
 /// How rotary embedding pairs up the dimensions of a head.

@@ -32,13 +32,15 @@ pub type QDot4Fn = fn(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4];
 /// type's `ActFormat`: `out[t][r]` for `t < acts.len()` (the batched product's inner step).
 pub type PanelFn = fn(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]);
 
-/// `out[j] = Σ_i q[i] · rows[offsets[j] + i]` for `i < q.len()`: a query against gathered key
-/// rows (attention scores).
-pub type DotRowsFn = fn(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]);
+/// `out[i·n + j] = Σ_c qs[i·width + c] · rows[offsets[j] + c]`: `m = qs.len() / width` queries
+/// against `n = offsets.len()` gathered key rows (attention scores; the queries of one
+/// key-value head share each row load).
+pub type DotRowsFn = fn(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]);
 
-/// `out[i] = Σ_j p[j] · rows[offsets[j] + i]` for `i < out.len()`: the probability-weighted
-/// sum of gathered value rows (attention output).
-pub type WeightedRowsFn = fn(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]);
+/// `out[i·width + c] = Σ_j ps[i·n + j] · rows[offsets[j] + c]`: each query's
+/// probability-weighted sum of the `n = offsets.len()` gathered value rows (attention output).
+pub type WeightedRowsFn =
+    fn(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize);
 
 /// In-place softmax of a row (the maximum is subtracted first).
 pub type SoftmaxFn = fn(x: &mut [f32]);

@@ -126,24 +126,30 @@ four_token_dots! {
     dot4_q6_k => dot_q6_k,
 }
 
-/// `out[j] = q · rows[offsets[j]..][..q.len()]`.
-pub fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    for (o, &off) in out.iter_mut().zip(offsets) {
-        *o = q
-            .iter()
-            .zip(&rows[off..off + q.len()])
-            .map(|(a, b)| a * b)
-            .sum();
+/// `out[i·n + j] = qs[i·width..][..width] · rows[offsets[j]..][..width]` for the `m` queries
+/// of `qs` and the `n = offsets.len()` rows.
+pub fn dot_rows(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    let n = offsets.len();
+    for (q, out) in qs.chunks_exact(width).zip(out.chunks_exact_mut(n.max(1))) {
+        for (o, &off) in out.iter_mut().zip(offsets) {
+            *o = q
+                .iter()
+                .zip(&rows[off..off + width])
+                .map(|(a, b)| a * b)
+                .sum();
+        }
     }
 }
 
-/// `out = Σ_j p[j] · rows[offsets[j]..][..out.len()]`.
-pub fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+/// `out[i·width..][..width] = Σ_j ps[i·n + j] · rows[offsets[j]..][..width]` for each query `i`.
+pub fn weighted_rows(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize) {
+    let n = offsets.len();
     out.fill(0.0);
-    let n = out.len();
-    for (&pj, &off) in p.iter().zip(offsets) {
-        for (o, &v) in out.iter_mut().zip(&rows[off..off + n]) {
-            *o += pj * v;
+    for (p, out) in ps.chunks_exact(n.max(1)).zip(out.chunks_exact_mut(width)) {
+        for (&pj, &off) in p.iter().zip(offsets) {
+            for (o, &v) in out.iter_mut().zip(&rows[off..off + width]) {
+                *o += pj * v;
+            }
         }
     }
 }

@@ -98,73 +98,117 @@ wrappers! {
     dot_iq4_xs(row: &[u8], act: &[u8]) => dot_iq4_xs_avx2,
 }
 
-fn dot_rows(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    if !q.len().is_multiple_of(8) {
-        return super::scalar::dot_rows(q, rows, offsets, out);
+fn dot_rows(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+    let (m, n) = gathered_shape(qs.len(), width, offsets.len(), out.len());
+    if !width.is_multiple_of(8) {
+        return super::scalar::dot_rows(qs, width, rows, offsets, out);
     }
-    check_gather(rows, offsets, q.len(), out.len());
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c;
-    // every gathered row was checked to lie inside `rows`.
-    unsafe { dot_rows_avx2(q, rows, offsets, out) }
+    check_gather(rows, offsets, width);
+    for q0 in (0..m).step_by(4) {
+        let (q, o) = (&qs[q0 * width..], &mut out[q0 * n..]);
+        // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and
+        // f16c; every gathered row was checked to lie inside `rows`, and `q`, `o` hold the
+        // group's queries and scores (shapes checked by `gathered_shape`).
+        unsafe {
+            match m - q0 {
+                1 => dot_rows_avx2::<1>(q, width, rows, offsets, o),
+                2 => dot_rows_avx2::<2>(q, width, rows, offsets, o),
+                3 => dot_rows_avx2::<3>(q, width, rows, offsets, o),
+                _ => dot_rows_avx2::<4>(q, width, rows, offsets, o),
+            }
+        }
+    }
 }
 
-fn weighted_rows(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    if !out.len().is_multiple_of(8) {
-        return super::scalar::weighted_rows(p, rows, offsets, out);
+fn weighted_rows(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize) {
+    let (m, n) = gathered_shape(out.len(), width, offsets.len(), ps.len());
+    if !width.is_multiple_of(8) {
+        return super::scalar::weighted_rows(ps, rows, offsets, out, width);
     }
-    check_gather(rows, offsets, out.len(), p.len());
-    // SAFETY: as in `dot_rows`.
-    unsafe { weighted_rows_avx2(p, rows, offsets, out) }
+    check_gather(rows, offsets, width);
+    for q0 in (0..m).step_by(4) {
+        let (p, o) = (&ps[q0 * n..], &mut out[q0 * width..]);
+        // SAFETY: as in `dot_rows`.
+        unsafe {
+            match m - q0 {
+                // One query: its whole row in registers, 64 values per pass.
+                1 => weighted_rows_avx2(&p[..n], rows, offsets, &mut o[..width]),
+                2 => weighted_rows_multi_avx2::<2>(p, width, rows, offsets, o),
+                3 => weighted_rows_multi_avx2::<3>(p, width, rows, offsets, o),
+                _ => weighted_rows_multi_avx2::<4>(p, width, rows, offsets, o),
+            }
+        }
+    }
 }
 
-/// Panics unless `n` offsets exist and each `rows[offset..offset + width]` is in bounds.
-fn check_gather(rows: &[f32], offsets: &[usize], width: usize, n: usize) {
-    assert!(offsets.len() >= n, "{} offsets for {n} rows", offsets.len());
-    let last = offsets[..n].iter().copied().max().unwrap_or(0);
+/// `(m, n)`: the number of queries (`per_query / width`) and of gathered rows; panics unless
+/// the per-row side (`per_row`) holds `m · n` values.
+fn gathered_shape(per_query: usize, width: usize, n: usize, per_row: usize) -> (usize, usize) {
+    let m = per_query / width.max(1);
     assert!(
-        n == 0 || last + width <= rows.len(),
-        "gathered row at {last} (+{width}) outside {} values",
-        rows.len()
+        m * width == per_query && m * n == per_row,
+        "gathered rows: {per_query} query values of width {width}, {n} rows, {per_row} scores"
     );
+    (m, n)
 }
 
-/// Four keys at a time, so four independent FMA chains hide the latency; one horizontal sum
-/// per key.
+/// Panics unless each `rows[offset..offset + width]` is in bounds.
+fn check_gather(rows: &[f32], offsets: &[usize], width: usize) {
+    if let Some(last) = offsets.iter().copied().max() {
+        assert!(
+            last + width <= rows.len(),
+            "gathered row at {last} (+{width}) outside {} values",
+            rows.len()
+        );
+    }
+}
+
+/// Sums of four vectors, one per lane of the result.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_rows_avx2(q: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
-    let (d, n) = (q.len(), out.len());
-    let (qp, rp) = (q.as_ptr(), rows.as_ptr());
+fn hsum4(v: [__m256; 4]) -> __m128 {
+    let h = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h))
+}
+
+/// Q queries (sharing a key-value head) against the gathered rows, two rows at a time: each
+/// row is loaded once for all Q queries, and 2·Q independent FMA chains hide the latency.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_rows_avx2<const Q: usize>(
+    qs: &[f32],
+    d: usize,
+    rows: &[f32],
+    offsets: &[usize],
+    out: &mut [f32],
+) {
+    let n = offsets.len();
+    let (qp, rp) = (qs.as_ptr(), rows.as_ptr());
     let mut j = 0;
-    while j + 4 <= n {
-        let r: [*const f32; 4] = std::array::from_fn(|k| {
-            // SAFETY: checked by `check_gather`: each row's d values lie inside `rows`.
-            unsafe { rp.add(offsets[j + k]) }
-        });
-        let mut acc = [_mm256_setzero_ps(); 4];
+    while j < n {
+        let pair = (n - j).min(2);
+        // SAFETY: checked by `check_gather`: each row's d values lie inside `rows`; a lone last
+        // row is read twice.
+        let r = unsafe { [rp.add(offsets[j]), rp.add(offsets[j + pair - 1])] };
+        let mut acc = [[_mm256_setzero_ps(); 2]; Q];
         for c in (0..d).step_by(8) {
-            // SAFETY: c + 8 ≤ d, inside q and inside each row.
+            // SAFETY: c + 8 ≤ d: inside each query (Q·d values of `qs`) and each row.
             unsafe {
-                let qv = _mm256_loadu_ps(qp.add(c));
-                for k in 0..4 {
-                    acc[k] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r[k].add(c)), acc[k]);
+                let k = [_mm256_loadu_ps(r[0].add(c)), _mm256_loadu_ps(r[1].add(c))];
+                for (qi, acc) in acc.iter_mut().enumerate() {
+                    let qv = _mm256_loadu_ps(qp.add(qi * d + c));
+                    acc[0] = _mm256_fmadd_ps(qv, k[0], acc[0]);
+                    acc[1] = _mm256_fmadd_ps(qv, k[1], acc[1]);
                 }
             }
         }
-        for k in 0..4 {
-            out[j + k] = hsum(acc[k]);
+        for (qi, acc) in acc.iter().enumerate() {
+            let sums = hsum4([acc[0], acc[1], acc[0], acc[1]]);
+            let mut two = [0.0f32; 4];
+            // SAFETY: `two` has room for four f32.
+            unsafe { _mm_storeu_ps(two.as_mut_ptr(), sums) };
+            out[qi * n + j..qi * n + j + pair].copy_from_slice(&two[..pair]);
         }
-        j += 4;
-    }
-    for j in j..n {
-        let mut acc = _mm256_setzero_ps();
-        for c in (0..d).step_by(8) {
-            // SAFETY: as above.
-            unsafe {
-                let v = _mm256_loadu_ps(rp.add(offsets[j] + c));
-                acc = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(c)), v, acc);
-            }
-        }
-        out[j] = hsum(acc);
+        j += pair;
     }
 }
 
@@ -203,6 +247,57 @@ unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &m
         // SAFETY: c + 8 ≤ d = out.len().
         unsafe { _mm256_storeu_ps(op.add(c), acc) };
         c += 8;
+    }
+}
+
+/// Q queries' weighted sums over the same gathered rows, sixteen output values per pass: each
+/// row's sixteen values are loaded once for all Q queries (2·Q accumulators).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn weighted_rows_multi_avx2<const Q: usize>(
+    ps: &[f32],
+    d: usize,
+    rows: &[f32],
+    offsets: &[usize],
+    out: &mut [f32],
+) {
+    let n = offsets.len();
+    let (rp, op) = (rows.as_ptr(), out.as_mut_ptr());
+    let mut c = 0;
+    while c < d {
+        // Sixteen values, or the last eight.
+        let two = d - c >= 16;
+        let mut acc = [[_mm256_setzero_ps(); 2]; Q];
+        for j in 0..n {
+            // SAFETY: checked by `check_gather`: row j's values c..c + 8 (c + 16 when `two`)
+            // lie inside `rows`.
+            let v = unsafe {
+                let row = rp.add(offsets[j] + c);
+                [
+                    _mm256_loadu_ps(row),
+                    if two {
+                        _mm256_loadu_ps(row.add(8))
+                    } else {
+                        _mm256_setzero_ps()
+                    },
+                ]
+            };
+            for (qi, acc) in acc.iter_mut().enumerate() {
+                let pj = _mm256_set1_ps(ps[qi * n + j]);
+                acc[0] = _mm256_fmadd_ps(pj, v[0], acc[0]);
+                acc[1] = _mm256_fmadd_ps(pj, v[1], acc[1]);
+            }
+        }
+        for (qi, acc) in acc.iter().enumerate() {
+            // SAFETY: query qi's output values c..c + 8 (c + 16 when `two`) lie inside `out`
+            // (Q·d values).
+            unsafe {
+                _mm256_storeu_ps(op.add(qi * d + c), acc[0]);
+                if two {
+                    _mm256_storeu_ps(op.add(qi * d + c + 8), acc[1]);
+                }
+            }
+        }
+        c += if two { 16 } else { 8 };
     }
 }
 

@@ -343,30 +343,33 @@ fn batched_matmul_matches_token_by_token_scalar() {
 fn gathered_row_kernels_match_scalar() {
     let mut rng = Rng(0xa11c_e5ed);
     // Widths: a remainder-only one, the common head sizes, one with a 64-wide pass and a
-    // remainder, and one the AVX2 set hands to scalar.
-    for width in [8, 64, 128, 88, 12] {
-        for n in [0, 1, 3, 4, 9, 33] {
-            let stride = width + 5;
-            let rows: Vec<f32> = (0..40 * stride).map(|_| rng.next_f32()).collect();
-            let offsets: Vec<usize> = (0..n)
-                .map(|_| (rng.next_u64() % 40) as usize * stride)
-                .collect();
-            let q: Vec<f32> = (0..width).map(|_| rng.next_f32()).collect();
-            let p: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
-            let (mut want_s, mut want_o) = (vec![0.0f32; n], vec![0.0f32; width]);
-            scalar::dot_rows(&q, &rows, &offsets, &mut want_s);
-            scalar::weighted_rows(&p, &rows, &offsets, &mut want_o);
-            for set in cpu::available() {
-                let (mut s, mut o) = (vec![1.0f32; n], vec![1.0f32; width]);
-                (set.dot_rows)(&q, &rows, &offsets, &mut s);
-                (set.weighted_rows)(&p, &rows, &offsets, &mut o);
-                // Sums of at most 128 products of values in (−1, 1): f32 reordering only.
-                for (g, w) in s.iter().zip(&want_s).chain(o.iter().zip(&want_o)) {
-                    assert!(
-                        (g - w).abs() <= 1e-5,
-                        "{} width {width} n {n}: {g} vs {w}",
-                        set.name
-                    );
+    // remainder, and one the AVX2 set hands to scalar; query counts: one, a partial group of
+    // four, a full group, and more than a group.
+    for width in [8, 64, 128, 88, 24, 12] {
+        for m in [1, 2, 3, 4, 5, 8] {
+            for n in [0, 1, 3, 4, 9, 33] {
+                let stride = width + 5;
+                let rows: Vec<f32> = (0..40 * stride).map(|_| rng.next_f32()).collect();
+                let offsets: Vec<usize> = (0..n)
+                    .map(|_| (rng.next_u64() % 40) as usize * stride)
+                    .collect();
+                let qs: Vec<f32> = (0..m * width).map(|_| rng.next_f32()).collect();
+                let ps: Vec<f32> = (0..m * n).map(|_| rng.next_f32()).collect();
+                let (mut want_s, mut want_o) = (vec![0.0f32; m * n], vec![0.0f32; m * width]);
+                scalar::dot_rows(&qs, width, &rows, &offsets, &mut want_s);
+                scalar::weighted_rows(&ps, &rows, &offsets, &mut want_o, width);
+                for set in cpu::available() {
+                    let (mut s, mut o) = (vec![1.0f32; m * n], vec![1.0f32; m * width]);
+                    (set.dot_rows)(&qs, width, &rows, &offsets, &mut s);
+                    (set.weighted_rows)(&ps, &rows, &offsets, &mut o, width);
+                    // Sums of at most 128 products of values in (−1, 1): f32 reordering only.
+                    for (g, w) in s.iter().zip(&want_s).chain(o.iter().zip(&want_o)) {
+                        assert!(
+                            (g - w).abs() <= 1e-5,
+                            "{} width {width} m {m} n {n}: {g} vs {w}",
+                            set.name
+                        );
+                    }
                 }
             }
         }

@@ -365,9 +365,18 @@ unsafe fn softmax_avx2(x: &mut [f32]) {
         }
     }
     let mut total = hsum(sum);
-    for v in &mut x[body..] {
-        *v = (*v - max).exp();
-        total += *v;
+    if body < n {
+        // The tail through the same polynomial (padded), so a value's result does not depend
+        // on its position in the row.
+        let mut tail = [f32::NEG_INFINITY; 8];
+        tail[..n - body].copy_from_slice(&x[body..]);
+        // SAFETY: `tail` is eight f32.
+        unsafe {
+            let e = exp8(_mm256_sub_ps(_mm256_loadu_ps(tail.as_ptr()), m));
+            _mm256_storeu_ps(tail.as_mut_ptr(), e);
+        }
+        x[body..].copy_from_slice(&tail[..n - body]);
+        total += x[body..].iter().sum::<f32>();
     }
     let inv = _mm256_set1_ps(1.0 / total);
     for i in (0..body).step_by(8) {
@@ -394,7 +403,17 @@ unsafe fn silu_mul_avx2(gate: &mut [f32], up: &[f32]) {
             _mm256_storeu_ps(g.add(i), _mm256_mul_ps(s, _mm256_loadu_ps(u.add(i))));
         }
     }
-    super::scalar::silu_mul(&mut gate[body..], &up[body..n]);
+    if body == n {
+        return;
+    }
+    // The tail through the same polynomial (padded), so that an element's result does not
+    // depend on where it sits in the batch.
+    let (mut gt, mut ut) = ([0.0f32; 8], [0.0f32; 8]);
+    gt[..n - body].copy_from_slice(&gate[body..]);
+    ut[..n - body].copy_from_slice(&up[body..n]);
+    // SAFETY: both are eight f32; this function's features are enabled.
+    unsafe { silu_mul_avx2(&mut gt, &ut) };
+    gate[body..].copy_from_slice(&gt[..n - body]);
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

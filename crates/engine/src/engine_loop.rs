@@ -136,7 +136,8 @@ impl Engine {
                 c.min(mc.context_length)
             });
         let block_size = config.block_size.clamp(1, 1024);
-        let probe = KvStore::new(mc.n_layers, mc.kv_dim(), block_size, 0);
+        let kv_type = lm.model.kv_type();
+        let probe = KvStore::new(mc.n_layers, mc.kv_dim(), block_size, 0, kv_type);
         let per_block = probe.bytes_per_block().max(1);
         let blocks_per_ctx = ctx.div_ceil(block_size);
         let wanted = config
@@ -148,7 +149,7 @@ impl Engine {
                 "a KV cache of {n_blocks} blocks is too large"
             )));
         }
-        let kv = KvStore::new(mc.n_layers, mc.kv_dim(), block_size, n_blocks);
+        let kv = KvStore::new(mc.n_layers, mc.kv_dim(), block_size, n_blocks, kv_type);
         let metrics = Arc::new(EngineMetrics::default());
         metrics
             .kv_blocks_total

@@ -5,7 +5,75 @@
 //! sequences); the store only knows block ids. `SequenceKv` is the one-sequence convenience:
 //! a private store with an identity block table, for the CLI and tests.
 
+use tensor::cpu::CacheRows;
+use tensor::ops;
+
 use crate::{Logits, Model, Result};
+
+/// The element type keys and values are stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KvType {
+    /// f32: exactly what the forward pass computed (the reference comparisons use it).
+    #[default]
+    F32,
+    /// f16 (round to nearest even): half the memory and the bandwidth, llama.cpp's default.
+    F16,
+}
+
+impl KvType {
+    /// Bytes per stored value.
+    pub const fn bytes(self) -> usize {
+        match self {
+            KvType::F32 => 4,
+            KvType::F16 => 2,
+        }
+    }
+
+    /// The name used on the command line: `f32` or `f16`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KvType::F32 => "f32",
+            KvType::F16 => "f16",
+        }
+    }
+}
+
+/// One layer's keys or values, `[n_blocks · block_size, kv_dim]`.
+#[derive(Debug, Clone)]
+enum CacheBuffer {
+    F32(Vec<f32>),
+    F16(Vec<u16>),
+}
+
+impl CacheBuffer {
+    fn new(kv_type: KvType, len: usize) -> Self {
+        match kv_type {
+            KvType::F32 => CacheBuffer::F32(vec![0.0; len]),
+            KvType::F16 => CacheBuffer::F16(vec![0; len]),
+        }
+    }
+
+    fn rows(&self) -> CacheRows<'_> {
+        match self {
+            CacheBuffer::F32(v) => CacheRows::F32(v),
+            CacheBuffer::F16(v) => CacheRows::F16(v),
+        }
+    }
+
+    fn store(&mut self, at: usize, x: &[f32]) {
+        match self {
+            CacheBuffer::F32(v) => v[at..at + x.len()].copy_from_slice(x),
+            CacheBuffer::F16(v) => ops::to_f16(x, &mut v[at..at + x.len()]),
+        }
+    }
+
+    fn copy_within(&mut self, src: std::ops::Range<usize>, dst: usize) {
+        match self {
+            CacheBuffer::F32(v) => v.copy_within(src, dst),
+            CacheBuffer::F16(v) => v.copy_within(src, dst),
+        }
+    }
+}
 
 /// Keys and values of every layer in fixed-size blocks.
 #[derive(Debug, Clone)]
@@ -13,23 +81,41 @@ pub struct KvStore {
     kv_dim: usize,
     block_size: usize,
     n_blocks: usize,
+    kv_type: KvType,
     /// Per layer: `[n_blocks · block_size, kv_dim]` keys.
-    keys: Vec<Vec<f32>>,
+    keys: Vec<CacheBuffer>,
     /// Per layer: `[n_blocks · block_size, kv_dim]` values.
-    values: Vec<Vec<f32>>,
+    values: Vec<CacheBuffer>,
 }
 
 impl KvStore {
-    /// A zeroed store of `n_blocks` blocks of `block_size` positions for `n_layers` layers.
-    pub fn new(n_layers: usize, kv_dim: usize, block_size: usize, n_blocks: usize) -> Self {
+    /// A zeroed store of `n_blocks` blocks of `block_size` positions for `n_layers` layers,
+    /// holding `kv_type` values.
+    pub fn new(
+        n_layers: usize,
+        kv_dim: usize,
+        block_size: usize,
+        n_blocks: usize,
+        kv_type: KvType,
+    ) -> Self {
         let len = n_blocks * block_size * kv_dim;
         Self {
             kv_dim,
             block_size,
             n_blocks,
-            keys: vec![vec![0.0; len]; n_layers],
-            values: vec![vec![0.0; len]; n_layers],
+            kv_type,
+            keys: (0..n_layers)
+                .map(|_| CacheBuffer::new(kv_type, len))
+                .collect(),
+            values: (0..n_layers)
+                .map(|_| CacheBuffer::new(kv_type, len))
+                .collect(),
         }
+    }
+
+    /// The element type of the stored keys and values.
+    pub fn kv_type(&self) -> KvType {
+        self.kv_type
     }
 
     /// Positions per block.
@@ -49,7 +135,7 @@ impl KvStore {
 
     /// Bytes of KV memory one block takes across all layers.
     pub fn bytes_per_block(&self) -> usize {
-        2 * self.keys.len() * self.block_size * self.kv_dim * std::mem::size_of::<f32>()
+        2 * self.keys.len() * self.block_size * self.kv_dim * self.kv_type.bytes()
     }
 
     /// Copies block `src` onto block `dst` in every layer (copy-on-write of a shared block).
@@ -70,15 +156,14 @@ impl KvStore {
     /// Stores one position's key and value for `layer`.
     #[inline]
     pub(crate) fn write(&mut self, layer: usize, slot: usize, k: &[f32], v: &[f32]) {
-        let r = slot * self.kv_dim..(slot + 1) * self.kv_dim;
-        self.keys[layer][r.clone()].copy_from_slice(k);
-        self.values[layer][r].copy_from_slice(v);
+        self.keys[layer].store(slot * self.kv_dim, &k[..self.kv_dim]);
+        self.values[layer].store(slot * self.kv_dim, &v[..self.kv_dim]);
     }
 
     /// All keys and values of `layer`, `[n_blocks · block_size, kv_dim]` each.
     #[inline]
-    pub(crate) fn layer(&self, layer: usize) -> (&[f32], &[f32]) {
-        (&self.keys[layer], &self.values[layer])
+    pub(crate) fn layer(&self, layer: usize) -> (CacheRows<'_>, CacheRows<'_>) {
+        (self.keys[layer].rows(), self.values[layer].rows())
     }
 }
 
@@ -107,12 +192,19 @@ pub struct SequenceKv {
 }
 
 impl SequenceKv {
-    /// Room for `capacity` positions of `model`.
+    /// Room for `capacity` positions of `model`, in the model's `kv_type()`.
     pub fn new(model: &dyn Model, capacity: usize) -> Self {
         let c = model.config();
         let n_blocks = capacity.div_ceil(SEQUENCE_BLOCK_SIZE).max(1);
+        let store = KvStore::new(
+            c.n_layers,
+            c.kv_dim(),
+            SEQUENCE_BLOCK_SIZE,
+            n_blocks,
+            model.kv_type(),
+        );
         Self {
-            store: KvStore::new(c.n_layers, c.kv_dim(), SEQUENCE_BLOCK_SIZE, n_blocks),
+            store,
             table: (0..n_blocks as u32).collect(),
             len: 0,
         }

@@ -15,7 +15,7 @@ pub mod weights;
 
 pub use config::{Llama3RopeScaling, Llama4Attention, ModelConfig, MoeConfig, MoeGating, QkNorm};
 pub use error::{Error, Result};
-pub use kv_store::{KvStore, SeqBatch, SequenceKv};
+pub use kv_store::{KvStore, KvType, SeqBatch, SequenceKv};
 pub use weights::{GgufWeights, HfWeights, WeightSource};
 
 use formats::{GgufFile, HfCheckpoint};
@@ -38,6 +38,8 @@ pub struct LoadOptions {
     pub threads: usize,
     /// Kernel set; `tensor::cpu::best()` unless a test pins one.
     pub kernels: &'static KernelSet,
+    /// Element type of the key-value caches made for the model.
+    pub kv_type: KvType,
 }
 
 impl Default for LoadOptions {
@@ -45,6 +47,7 @@ impl Default for LoadOptions {
         Self {
             threads: default_threads(),
             kernels: tensor::cpu::best(),
+            kv_type: KvType::default(),
         }
     }
 }
@@ -65,6 +68,9 @@ pub trait Model: Send + Sync {
     /// `[rows, vocab_size]` logits each sequence asks for, concatenated in batch order.
     /// Blocks that a sequence writes must not be shared with another sequence of the batch.
     fn forward(&self, batch: &[SeqBatch<'_>], kv: &mut KvStore) -> Result<Vec<f32>>;
+
+    /// The element type its key-value caches should hold (`LoadOptions::kv_type`).
+    fn kv_type(&self) -> KvType;
 }
 
 /// Loads the model a GGUF file describes; `source` holds the bytes `gguf` was parsed from.

@@ -13,7 +13,7 @@ use tensor::cpu::KernelSet;
 use tensor::{ops, Tensor};
 
 use crate::config::QkNorm;
-use crate::kv_store::{KvStore, SeqBatch};
+use crate::kv_store::{KvStore, KvType, SeqBatch};
 use crate::layers::{
     self, Activations, AttentionShape, AttentionWeights, BatchLayout, FeedForward,
 };
@@ -40,6 +40,7 @@ pub struct Llama {
     rope_inv_freq: Vec<f32>, // [rope_dim / 2]
     kernels: &'static KernelSet,
     threads: usize,
+    kv_type: KvType,
 }
 
 impl Llama {
@@ -85,6 +86,7 @@ impl Llama {
             rope_inv_freq: layers::rope_inv_freq(&config, weights)?,
             kernels: opts.kernels,
             threads: opts.threads.max(1),
+            kv_type: opts.kv_type,
             config,
         })
     }
@@ -93,6 +95,10 @@ impl Llama {
 impl Model for Llama {
     fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    fn kv_type(&self) -> KvType {
+        self.kv_type
     }
 
     fn forward(&self, batch: &[SeqBatch<'_>], kv: &mut KvStore) -> Result<Vec<f32>> {

@@ -18,7 +18,7 @@ use tensor::cpu::KernelSet;
 use tensor::{ops, Tensor};
 
 use crate::config::{Llama4Attention, QkNorm};
-use crate::kv_store::{KvStore, SeqBatch};
+use crate::kv_store::{KvStore, KvType, SeqBatch};
 use crate::layers::{
     self, Activations, AttentionShape, AttentionWeights, BatchLayout, FeedForward,
 };
@@ -44,6 +44,7 @@ pub struct Llama4 {
     rope_inv_freq: Vec<f32>, // [head_dim / 2], Llama 3-scaled when configured
     kernels: &'static KernelSet,
     threads: usize,
+    kv_type: KvType,
 }
 
 impl Llama4 {
@@ -81,6 +82,7 @@ impl Llama4 {
             rope_inv_freq: layers::rope_inv_freq(&config, weights)?,
             kernels: opts.kernels,
             threads: opts.threads.max(1),
+            kv_type: opts.kv_type,
             schedule,
             config,
         })
@@ -100,6 +102,10 @@ impl Llama4 {
 impl Model for Llama4 {
     fn config(&self) -> &ModelConfig {
         &self.config
+    }
+
+    fn kv_type(&self) -> KvType {
+        self.kv_type
     }
 
     fn forward(&self, batch: &[SeqBatch<'_>], kv: &mut KvStore) -> Result<Vec<f32>> {

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::cpu::{panel, parallel, KernelSet};
+use crate::cpu::{panel, parallel, CacheRows, KernelSet};
 use crate::quant::activation::ActFormat;
 use crate::{Error, Result, Tensor};
 
@@ -229,14 +229,25 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Attention scores with the fastest kernel set: `out[i·n + j]` is query `i` of `qs` (each
 /// `width` values) · row `rows[offsets[j]..][..width]`, for `n = offsets.len()` rows gathered
 /// from the cache. Panics when a row is out of bounds or the shapes disagree.
-pub fn dot_rows(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+pub fn dot_rows(qs: &[f32], width: usize, rows: CacheRows<'_>, offsets: &[usize], out: &mut [f32]) {
     (crate::cpu::best().dot_rows)(qs, width, rows, offsets, out)
 }
 
 /// Attention output with the fastest kernel set: `out[i·width..][..width] = Σ_j ps[i·n + j] ·
 /// rows[offsets[j]..][..width]` for each query `i` (its `n = offsets.len()` probabilities).
-pub fn weighted_rows(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize) {
+pub fn weighted_rows(
+    ps: &[f32],
+    rows: CacheRows<'_>,
+    offsets: &[usize],
+    out: &mut [f32],
+    width: usize,
+) {
     (crate::cpu::best().weighted_rows)(ps, rows, offsets, out, width)
+}
+
+/// `dst[i] = f16(src[i])` (bits, round to nearest even) with the fastest kernel set.
+pub fn to_f16(src: &[f32], dst: &mut [u16]) {
+    (crate::cpu::best().to_f16)(src, dst)
 }
 
 /// How rotary embedding pairs up the dimensions of a head.

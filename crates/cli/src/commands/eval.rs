@@ -56,7 +56,7 @@ fn load_for_scoring(model: &ModelArgs) -> Result<engine::LoadedModel> {
     if model.threads.is_none() {
         model.threads = Some(1);
     }
-    model.load()
+    model.load_for_scoring()
 }
 
 /// Flags every evaluation shares.

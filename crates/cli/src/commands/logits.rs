@@ -24,7 +24,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<()> {
     let ids = parse_ids(&args.ids)?;
-    let lm = args.model.load()?;
+    let lm = args.model.load_for_scoring()?;
     let logits = engine::prompt_logits(&lm, &ids)?;
     let vocab = lm.model.config().vocab_size;
     let rows: Vec<&[f32]> = logits.chunks_exact(vocab).collect();

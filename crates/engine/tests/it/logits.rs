@@ -75,12 +75,18 @@ fn every_kernel_set_gives_the_same_logits() {
         let opts = LoadOptions {
             threads: 1,
             kernels: &tensor::cpu::scalar::KERNELS,
+            ..LoadOptions::default()
         };
         engine::prompt_logits(&LoadedModel::open(&path, &opts).unwrap(), &PROMPT).unwrap()
     };
     for kernels in tensor::cpu::available() {
         for threads in [1, 2, 3] {
-            let lm = LoadedModel::open(&path, &LoadOptions { threads, kernels }).unwrap();
+            let opts = LoadOptions {
+                threads,
+                kernels,
+                ..LoadOptions::default()
+            };
+            let lm = LoadedModel::open(&path, &opts).unwrap();
             let got = engine::prompt_logits(&lm, &PROMPT).unwrap();
             let d = max_abs_diff(&got, &reference);
             assert!(
@@ -223,7 +229,7 @@ fn multi_sequence_batch_equals_separate_runs() {
     let (want_a, want_b) = (alone(a), alone(b));
 
     let c = m.config();
-    let mut kv = KvStore::new(c.n_layers, c.kv_dim(), 4, 8);
+    let mut kv = KvStore::new(c.n_layers, c.kv_dim(), 4, 8, m.kv_type());
     // Blocks of the two sequences interleave in the store, out of order.
     let (table_a, table_b) = ([5u32, 0, 7], [2u32, 6]);
     // First step: a's first 5 tokens and all of b; second step: the rest of a, alone.
@@ -283,4 +289,25 @@ fn multi_sequence_batch_equals_separate_runs() {
         &mut kv,
     );
     assert!(bad.unwrap_err().to_string().contains("block 9"));
+}
+
+#[test]
+fn f16_kv_cache_stays_close_to_f32() {
+    let path = fixture("stories260K/stories260K.gguf");
+    let logits = |kv_type| {
+        let opts = LoadOptions {
+            kv_type,
+            ..LoadOptions::default()
+        };
+        engine::prompt_logits(&LoadedModel::open(&path, &opts).unwrap(), &PROMPT).unwrap()
+    };
+    let (exact, half) = (logits(models::KvType::F32), logits(models::KvType::F16));
+    let d = max_abs_diff(&half, &exact);
+    println!(
+        "f16 KV cache: max |Δlogit| {d} over {} positions",
+        PROMPT.len()
+    );
+    // Keys and values rounded to 11 significant bits: logits move by far less than their
+    // spread (about 20 here), and not at all when the cache is f32.
+    assert!(d > 0.0 && d < 2e-2, "max |Δlogit| {d}");
 }

@@ -35,12 +35,57 @@ pub type PanelFn = fn(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]);
 /// `out[i·n + j] = Σ_c qs[i·width + c] · rows[offsets[j] + c]`: `m = qs.len() / width` queries
 /// against `n = offsets.len()` gathered key rows (attention scores; the queries of one
 /// key-value head share each row load).
-pub type DotRowsFn = fn(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]);
+pub type DotRowsFn =
+    fn(qs: &[f32], width: usize, rows: CacheRows<'_>, offsets: &[usize], out: &mut [f32]);
 
 /// `out[i·width + c] = Σ_j ps[i·n + j] · rows[offsets[j] + c]`: each query's
 /// probability-weighted sum of the `n = offsets.len()` gathered value rows (attention output).
 pub type WeightedRowsFn =
-    fn(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize);
+    fn(ps: &[f32], rows: CacheRows<'_>, offsets: &[usize], out: &mut [f32], width: usize);
+
+/// f32 → f16 bits, rounding to nearest even (writing a key or value into an f16 cache).
+pub type ToF16Fn = fn(src: &[f32], dst: &mut [u16]);
+
+/// Rows of a key-value cache, in the element type the cache stores.
+#[derive(Debug, Clone, Copy)]
+pub enum CacheRows<'a> {
+    /// f32 values.
+    F32(&'a [f32]),
+    /// f16 values (their bits).
+    F16(&'a [u16]),
+}
+
+impl CacheRows<'_> {
+    /// Values held.
+    pub fn len(&self) -> usize {
+        match self {
+            CacheRows::F32(r) => r.len(),
+            CacheRows::F16(r) => r.len(),
+        }
+    }
+
+    /// True when no values are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Value `i` as f32.
+    #[inline]
+    pub fn get(&self, i: usize) -> f32 {
+        match self {
+            CacheRows::F32(r) => r[i],
+            CacheRows::F16(r) => half::f16::from_bits(r[i]).to_f32(),
+        }
+    }
+
+    /// The values from `start` on.
+    pub fn from(&self, start: usize) -> Self {
+        match self {
+            CacheRows::F32(r) => CacheRows::F32(&r[start..]),
+            CacheRows::F16(r) => CacheRows::F16(&r[start..]),
+        }
+    }
+}
 
 /// In-place softmax of a row (the maximum is subtracted first).
 pub type SoftmaxFn = fn(x: &mut [f32]);
@@ -95,6 +140,8 @@ pub struct KernelSet {
     pub dot_rows: DotRowsFn,
     /// Weighted sum of gathered rows.
     pub weighted_rows: WeightedRowsFn,
+    /// f32 → f16.
+    pub to_f16: ToF16Fn,
     /// Softmax.
     pub softmax: SoftmaxFn,
     /// SwiGLU's gating.

@@ -5,7 +5,7 @@
 
 use half::{bf16, f16};
 
-use super::KernelSet;
+use super::{CacheRows, KernelSet};
 use crate::quant::activation::{self, ActFormat};
 use crate::quant::dequantize_block;
 use crate::DType;
@@ -34,6 +34,7 @@ pub static KERNELS: KernelSet = KernelSet {
     dot4_q6_k,
     dot_rows,
     weighted_rows,
+    to_f16,
     softmax,
     silu_mul,
     panels: None,
@@ -128,29 +129,38 @@ four_token_dots! {
 
 /// `out[i·n + j] = qs[i·width..][..width] · rows[offsets[j]..][..width]` for the `m` queries
 /// of `qs` and the `n = offsets.len()` rows.
-pub fn dot_rows(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+pub fn dot_rows(qs: &[f32], width: usize, rows: CacheRows<'_>, offsets: &[usize], out: &mut [f32]) {
     let n = offsets.len();
     for (q, out) in qs.chunks_exact(width).zip(out.chunks_exact_mut(n.max(1))) {
         for (o, &off) in out.iter_mut().zip(offsets) {
-            *o = q
-                .iter()
-                .zip(&rows[off..off + width])
-                .map(|(a, b)| a * b)
-                .sum();
+            *o = (0..width).map(|c| q[c] * rows.get(off + c)).sum();
         }
     }
 }
 
 /// `out[i·width..][..width] = Σ_j ps[i·n + j] · rows[offsets[j]..][..width]` for each query `i`.
-pub fn weighted_rows(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize) {
+pub fn weighted_rows(
+    ps: &[f32],
+    rows: CacheRows<'_>,
+    offsets: &[usize],
+    out: &mut [f32],
+    width: usize,
+) {
     let n = offsets.len();
     out.fill(0.0);
     for (p, out) in ps.chunks_exact(n.max(1)).zip(out.chunks_exact_mut(width)) {
         for (&pj, &off) in p.iter().zip(offsets) {
-            for (o, &v) in out.iter_mut().zip(&rows[off..off + width]) {
-                *o += pj * v;
+            for (c, o) in out.iter_mut().enumerate() {
+                *o += pj * rows.get(off + c);
             }
         }
+    }
+}
+
+/// f32 → f16 bits, rounding to nearest even.
+pub fn to_f16(src: &[f32], dst: &mut [u16]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = f16::from_f32(s).to_bits();
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{panel, KernelSet};
+use super::{panel, CacheRows, KernelSet};
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
 use crate::quant::k_quants::{self, scale_min_k4};
@@ -38,6 +38,7 @@ static KERNELS: KernelSet = KernelSet {
     dot4_q6_k,
     dot_rows,
     weighted_rows,
+    to_f16,
     softmax,
     silu_mul,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
@@ -98,45 +99,109 @@ wrappers! {
     dot_iq4_xs(row: &[u8], act: &[u8]) => dot_iq4_xs_avx2,
 }
 
-fn dot_rows(qs: &[f32], width: usize, rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+fn dot_rows(qs: &[f32], width: usize, rows: CacheRows<'_>, offsets: &[usize], out: &mut [f32]) {
     let (m, n) = gathered_shape(qs.len(), width, offsets.len(), out.len());
     if !width.is_multiple_of(8) {
         return super::scalar::dot_rows(qs, width, rows, offsets, out);
     }
-    check_gather(rows, offsets, width);
+    check_gather(rows.len(), offsets, width);
     for q0 in (0..m).step_by(4) {
         let (q, o) = (&qs[q0 * width..], &mut out[q0 * n..]);
-        // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and
-        // f16c; every gathered row was checked to lie inside `rows`, and `q`, `o` hold the
-        // group's queries and scores (shapes checked by `gathered_shape`).
-        unsafe {
-            match m - q0 {
-                1 => dot_rows_avx2::<1>(q, width, rows, offsets, o),
-                2 => dot_rows_avx2::<2>(q, width, rows, offsets, o),
-                3 => dot_rows_avx2::<3>(q, width, rows, offsets, o),
-                _ => dot_rows_avx2::<4>(q, width, rows, offsets, o),
-            }
+        macro_rules! run {
+            ($f16:literal, $base:expr) => {
+                // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma
+                // and f16c; every gathered row was checked to lie inside the rows, and `q`, `o`
+                // hold the group's queries and scores (shapes checked by `gathered_shape`).
+                unsafe {
+                    match m - q0 {
+                        1 => dot_rows_avx2::<1, $f16>(q, width, $base, offsets, o),
+                        2 => dot_rows_avx2::<2, $f16>(q, width, $base, offsets, o),
+                        3 => dot_rows_avx2::<3, $f16>(q, width, $base, offsets, o),
+                        _ => dot_rows_avx2::<4, $f16>(q, width, $base, offsets, o),
+                    }
+                }
+            };
+        }
+        match rows {
+            CacheRows::F32(r) => run!(false, r.as_ptr().cast()),
+            CacheRows::F16(r) => run!(true, r.as_ptr().cast()),
         }
     }
 }
 
-fn weighted_rows(ps: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32], width: usize) {
+fn weighted_rows(
+    ps: &[f32],
+    rows: CacheRows<'_>,
+    offsets: &[usize],
+    out: &mut [f32],
+    width: usize,
+) {
     let (m, n) = gathered_shape(out.len(), width, offsets.len(), ps.len());
     if !width.is_multiple_of(8) {
         return super::scalar::weighted_rows(ps, rows, offsets, out, width);
     }
-    check_gather(rows, offsets, width);
+    check_gather(rows.len(), offsets, width);
     for q0 in (0..m).step_by(4) {
         let (p, o) = (&ps[q0 * n..], &mut out[q0 * width..]);
-        // SAFETY: as in `dot_rows`.
+        macro_rules! run {
+            ($f16:literal, $base:expr) => {
+                // SAFETY: as in `dot_rows`.
+                unsafe {
+                    match m - q0 {
+                        // One query: its whole row in registers, 64 values per pass.
+                        1 => weighted_rows_avx2::<$f16>(&p[..n], $base, offsets, &mut o[..width]),
+                        2 => weighted_rows_multi_avx2::<2, $f16>(p, width, $base, offsets, o),
+                        3 => weighted_rows_multi_avx2::<3, $f16>(p, width, $base, offsets, o),
+                        _ => weighted_rows_multi_avx2::<4, $f16>(p, width, $base, offsets, o),
+                    }
+                }
+            };
+        }
+        match rows {
+            CacheRows::F32(r) => run!(false, r.as_ptr().cast()),
+            CacheRows::F16(r) => run!(true, r.as_ptr().cast()),
+        }
+    }
+}
+
+fn to_f16(src: &[f32], dst: &mut [u16]) {
+    assert!(
+        dst.len() >= src.len(),
+        "to_f16: {} values into {}",
+        src.len(),
+        dst.len()
+    );
+    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c.
+    unsafe { to_f16_avx2(src, dst) }
+}
+
+/// f32 → f16 with round-to-nearest-even (`vcvtps2ph`), as `half::f16::from_f32`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn to_f16_avx2(src: &[f32], dst: &mut [u16]) {
+    let n = src.len();
+    let body = n - n % 8;
+    for i in (0..body).step_by(8) {
+        // SAFETY: i + 8 ≤ body ≤ n ≤ dst.len().
         unsafe {
-            match m - q0 {
-                // One query: its whole row in registers, 64 values per pass.
-                1 => weighted_rows_avx2(&p[..n], rows, offsets, &mut o[..width]),
-                2 => weighted_rows_multi_avx2::<2>(p, width, rows, offsets, o),
-                3 => weighted_rows_multi_avx2::<3>(p, width, rows, offsets, o),
-                _ => weighted_rows_multi_avx2::<4>(p, width, rows, offsets, o),
-            }
+            let h = _mm256_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT }>(_mm256_loadu_ps(
+                src.as_ptr().add(i),
+            ));
+            _mm_storeu_si128(dst.as_mut_ptr().add(i).cast(), h);
+        }
+    }
+    super::scalar::to_f16(&src[body..], &mut dst[body..n]);
+}
+
+/// Eight cached values at element `at` of `base`: f32, or f16 widened (`F16`).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn load8<const F16: bool>(base: *const u8, at: usize) -> __m256 {
+    // SAFETY: the caller guarantees eight readable elements at `at`.
+    unsafe {
+        if F16 {
+            _mm256_cvtph_ps(_mm_loadu_si128(base.add(2 * at).cast()))
+        } else {
+            _mm256_loadu_ps(base.add(4 * at).cast())
         }
     }
 }
@@ -152,13 +217,12 @@ fn gathered_shape(per_query: usize, width: usize, n: usize, per_row: usize) -> (
     (m, n)
 }
 
-/// Panics unless each `rows[offset..offset + width]` is in bounds.
-fn check_gather(rows: &[f32], offsets: &[usize], width: usize) {
+/// Panics unless each row `offset..offset + width` lies inside `len` values.
+fn check_gather(len: usize, offsets: &[usize], width: usize) {
     if let Some(last) = offsets.iter().copied().max() {
         assert!(
-            last + width <= rows.len(),
-            "gathered row at {last} (+{width}) outside {} values",
-            rows.len()
+            last + width <= len,
+            "gathered row at {last} (+{width}) outside {len} values"
         );
     }
 }
@@ -174,26 +238,26 @@ fn hsum4(v: [__m256; 4]) -> __m128 {
 /// Q queries (sharing a key-value head) against the gathered rows, two rows at a time: each
 /// row is loaded once for all Q queries, and 2·Q independent FMA chains hide the latency.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_rows_avx2<const Q: usize>(
+unsafe fn dot_rows_avx2<const Q: usize, const F16: bool>(
     qs: &[f32],
     d: usize,
-    rows: &[f32],
+    base: *const u8,
     offsets: &[usize],
     out: &mut [f32],
 ) {
     let n = offsets.len();
-    let (qp, rp) = (qs.as_ptr(), rows.as_ptr());
+    let qp = qs.as_ptr();
     let mut j = 0;
     while j < n {
         let pair = (n - j).min(2);
         // SAFETY: checked by `check_gather`: each row's d values lie inside `rows`; a lone last
         // row is read twice.
-        let r = unsafe { [rp.add(offsets[j]), rp.add(offsets[j + pair - 1])] };
+        let r = [offsets[j], offsets[j + pair - 1]];
         let mut acc = [[_mm256_setzero_ps(); 2]; Q];
         for c in (0..d).step_by(8) {
             // SAFETY: c + 8 ≤ d: inside each query (Q·d values of `qs`) and each row.
             unsafe {
-                let k = [_mm256_loadu_ps(r[0].add(c)), _mm256_loadu_ps(r[1].add(c))];
+                let k = [load8::<F16>(base, r[0] + c), load8::<F16>(base, r[1] + c)];
                 for (qi, acc) in acc.iter_mut().enumerate() {
                     let qv = _mm256_loadu_ps(qp.add(qi * d + c));
                     acc[0] = _mm256_fmadd_ps(qv, k[0], acc[0]);
@@ -215,9 +279,14 @@ unsafe fn dot_rows_avx2<const Q: usize>(
 /// Sixty-four output values (eight vectors, all in registers) per pass over the rows, so each
 /// row's values are read once, in order; a narrower remainder goes eight values per pass.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &mut [f32]) {
+unsafe fn weighted_rows_avx2<const F16: bool>(
+    p: &[f32],
+    base: *const u8,
+    offsets: &[usize],
+    out: &mut [f32],
+) {
     let (d, n) = (out.len(), p.len());
-    let (rp, op) = (rows.as_ptr(), out.as_mut_ptr());
+    let op = out.as_mut_ptr();
     let mut c = 0;
     while c + 64 <= d {
         let mut acc = [_mm256_setzero_ps(); 8];
@@ -225,10 +294,10 @@ unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &m
             let pj = _mm256_set1_ps(p[j]);
             // SAFETY: checked by `check_gather`: row j's values c..c + 64 lie inside `rows`
             // (c + 64 ≤ d).
-            let row = unsafe { rp.add(offsets[j] + c) };
+            let row = offsets[j] + c;
             for (k, acc) in acc.iter_mut().enumerate() {
                 // SAFETY: as above.
-                *acc = _mm256_fmadd_ps(pj, unsafe { _mm256_loadu_ps(row.add(8 * k)) }, *acc);
+                *acc = _mm256_fmadd_ps(pj, unsafe { load8::<F16>(base, row + 8 * k) }, *acc);
             }
         }
         for (k, acc) in acc.iter().enumerate() {
@@ -241,7 +310,7 @@ unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &m
         let mut acc = _mm256_setzero_ps();
         for j in 0..n {
             // SAFETY: as above, with c + 8 ≤ d.
-            let v = unsafe { _mm256_loadu_ps(rp.add(offsets[j] + c)) };
+            let v = unsafe { load8::<F16>(base, offsets[j] + c) };
             acc = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), v, acc);
         }
         // SAFETY: c + 8 ≤ d = out.len().
@@ -253,15 +322,15 @@ unsafe fn weighted_rows_avx2(p: &[f32], rows: &[f32], offsets: &[usize], out: &m
 /// Q queries' weighted sums over the same gathered rows, sixteen output values per pass: each
 /// row's sixteen values are loaded once for all Q queries (2·Q accumulators).
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn weighted_rows_multi_avx2<const Q: usize>(
+unsafe fn weighted_rows_multi_avx2<const Q: usize, const F16: bool>(
     ps: &[f32],
     d: usize,
-    rows: &[f32],
+    base: *const u8,
     offsets: &[usize],
     out: &mut [f32],
 ) {
     let n = offsets.len();
-    let (rp, op) = (rows.as_ptr(), out.as_mut_ptr());
+    let op = out.as_mut_ptr();
     let mut c = 0;
     while c < d {
         // Sixteen values, or the last eight.
@@ -271,11 +340,11 @@ unsafe fn weighted_rows_multi_avx2<const Q: usize>(
             // SAFETY: checked by `check_gather`: row j's values c..c + 8 (c + 16 when `two`)
             // lie inside `rows`.
             let v = unsafe {
-                let row = rp.add(offsets[j] + c);
+                let row = offsets[j] + c;
                 [
-                    _mm256_loadu_ps(row),
+                    load8::<F16>(base, row),
                     if two {
-                        _mm256_loadu_ps(row.add(8))
+                        load8::<F16>(base, row + 8)
                     } else {
                         _mm256_setzero_ps()
                     },

@@ -1,7 +1,7 @@
 //! Every kernel set this CPU offers agrees with the scalar reference on random and edge-case
 //! rows of every `DType`, and the scalar kernels agree with dequantize-then-dot in f64.
 
-use tensor::cpu::{self, scalar};
+use tensor::cpu::{self, scalar, CacheRows};
 use tensor::quant::activation::{self, ActFormat};
 use tensor::quant::{dequantize, quantize};
 use tensor::DType;
@@ -355,24 +355,56 @@ fn gathered_row_kernels_match_scalar() {
                     .collect();
                 let qs: Vec<f32> = (0..m * width).map(|_| rng.next_f32()).collect();
                 let ps: Vec<f32> = (0..m * n).map(|_| rng.next_f32()).collect();
-                let (mut want_s, mut want_o) = (vec![0.0f32; m * n], vec![0.0f32; m * width]);
-                scalar::dot_rows(&qs, width, &rows, &offsets, &mut want_s);
-                scalar::weighted_rows(&ps, &rows, &offsets, &mut want_o, width);
-                for set in cpu::available() {
-                    let (mut s, mut o) = (vec![1.0f32; m * n], vec![1.0f32; m * width]);
-                    (set.dot_rows)(&qs, width, &rows, &offsets, &mut s);
-                    (set.weighted_rows)(&ps, &rows, &offsets, &mut o, width);
-                    // Sums of at most 128 products of values in (−1, 1): f32 reordering only.
-                    for (g, w) in s.iter().zip(&want_s).chain(o.iter().zip(&want_o)) {
-                        assert!(
-                            (g - w).abs() <= 1e-5,
-                            "{} width {width} m {m} n {n}: {g} vs {w}",
-                            set.name
-                        );
+                let half: Vec<u16> = rows
+                    .iter()
+                    .map(|&v| half::f16::from_f32(v).to_bits())
+                    .collect();
+                for cache in [CacheRows::F32(&rows), CacheRows::F16(&half)] {
+                    let (mut want_s, mut want_o) = (vec![0.0f32; m * n], vec![0.0f32; m * width]);
+                    scalar::dot_rows(&qs, width, cache, &offsets, &mut want_s);
+                    scalar::weighted_rows(&ps, cache, &offsets, &mut want_o, width);
+                    for set in cpu::available() {
+                        let (mut s, mut o) = (vec![1.0f32; m * n], vec![1.0f32; m * width]);
+                        (set.dot_rows)(&qs, width, cache, &offsets, &mut s);
+                        (set.weighted_rows)(&ps, cache, &offsets, &mut o, width);
+                        // Sums of at most 128 products of values in (−1, 1): f32 reordering.
+                        for (g, w) in s.iter().zip(&want_s).chain(o.iter().zip(&want_o)) {
+                            assert!(
+                                (g - w).abs() <= 1e-5,
+                                "{} {cache:?} width {width} m {m} n {n}: {g} vs {w}",
+                                set.name
+                            );
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+#[test]
+fn f16_conversion_matches_half() {
+    let mut rng = Rng(0xf16);
+    let mut x: Vec<f32> = (0..1003).map(|_| rng.next_f32() * 70000.0).collect();
+    x.extend([
+        0.0,
+        -0.0,
+        1e-8,
+        -6.0e-5,
+        65504.0,
+        65520.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ]);
+    x.extend((0..100).map(|i| (i as f32 + 0.5) * 2f32.powi(-14)));
+    let want: Vec<u16> = x
+        .iter()
+        .map(|&v| half::f16::from_f32(v).to_bits())
+        .collect();
+    for set in cpu::available() {
+        let mut got = vec![0u16; x.len()];
+        (set.to_f16)(&x, &mut got);
+        assert_eq!(got, want, "{}", set.name);
     }
 }
 

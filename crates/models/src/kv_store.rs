@@ -183,6 +183,9 @@ pub struct SeqBatch<'a> {
 /// Positions per block of a `SequenceKv`.
 const SEQUENCE_BLOCK_SIZE: usize = 16;
 
+/// Most tokens `SequenceKv::forward` runs in one pass.
+const MICRO_BATCH: usize = 256;
+
 /// A private KV store for a single sequence, with its length.
 #[derive(Debug, Clone)]
 pub struct SequenceKv {
@@ -237,14 +240,24 @@ impl SequenceKv {
         tokens: &[u32],
         logits: Logits,
     ) -> Result<Vec<f32>> {
-        let batch = [SeqBatch {
-            tokens,
-            start: self.len,
-            block_table: &self.table,
-            logits,
-        }];
-        let out = model.forward(&batch, &mut self.store)?;
-        self.len += tokens.len();
+        // Long inputs go through in micro-batches, which bounds the activation memory (as
+        // llama.cpp's `n_ubatch`); each writes its keys and values before the next attends.
+        let mut out = Vec::new();
+        let chunks = tokens.chunks(MICRO_BATCH.max(1));
+        let n_chunks = chunks.len();
+        for (i, chunk) in chunks.enumerate() {
+            let batch = [SeqBatch {
+                tokens: chunk,
+                start: self.len,
+                block_table: &self.table,
+                logits,
+            }];
+            let part = model.forward(&batch, &mut self.store)?;
+            self.len += chunk.len();
+            if logits == Logits::All || i + 1 == n_chunks {
+                out.extend_from_slice(&part);
+            }
+        }
         Ok(out)
     }
 }

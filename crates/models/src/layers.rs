@@ -263,27 +263,23 @@ impl SwiGlu {
         out: &mut [f32],
     ) {
         let len = n * self.gate.rows();
-        FFN_SCRATCH.with_borrow_mut(|(gate, up)| {
-            // Every value is overwritten by the products below, so the buffers only grow.
-            for buf in [&mut *gate, &mut *up] {
-                if buf.len() < len {
-                    buf.resize(len, 0.0);
-                }
+        FFN_SCRATCH.with_borrow_mut(|gated| {
+            // Every value is overwritten below, so the buffer only grows.
+            if gated.len() < len {
+                gated.resize(len, 0.0);
             }
-            let (gate, up) = (&mut gate[..len], &mut up[..len]);
-            matmul(kernels, threads, &self.gate, x, n, gate);
-            matmul(kernels, threads, &self.up, x, n, up);
-            ops::silu_mul(threads, gate, up);
-            matmul(kernels, threads, &self.down, gate, n, out);
+            let gated = &mut gated[..len];
+            ops::swiglu(kernels, threads, &self.gate, &self.up, x, n, gated)
+                .expect("weight shapes were checked against the config at load time");
+            matmul(kernels, threads, &self.down, gated, n, out);
         });
     }
 }
 
 thread_local! {
-    /// The gate and up projections of `SwiGlu::forward`, reused across calls (a prompt's are
-    /// tens of MB, and fresh allocations of that size cost page faults every layer).
-    static FFN_SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    /// The gated projection of `SwiGlu::forward`, reused across calls (a prompt's is tens of
+    /// MB, and fresh allocations of that size cost page faults every layer).
+    static FFN_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A mixture-of-experts feed-forward: a router picks `n_used` experts per token; each expert

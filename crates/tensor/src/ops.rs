@@ -4,7 +4,8 @@
 
 use std::ops::Range;
 
-use crate::cpu::{panel, parallel, CacheRows, KernelSet};
+use crate::cpu::panel::{self, PanelFormat};
+use crate::cpu::{parallel, CacheRows, KernelSet, PanelFn};
 use crate::quant::activation::ActFormat;
 use crate::{Error, Result, Tensor};
 
@@ -77,36 +78,25 @@ pub fn matmul(
                 if let Some((format, kernel)) = kernels.panel(dtype).filter(|_| n_tokens >= 2) {
                     let panels = rows / panel::ROWS;
                     first_row = panels * panel::ROWS;
-                    let w_bytes = w.bytes();
-                    let chunk = panels.div_ceil(threads.max(1) * 8).clamp(1, 4);
-                    parallel::for_each_chunk(panels, chunk, threads_for(work, threads), |range| {
-                        PANEL.with_borrow_mut(|buf| {
-                            buf.resize(format.panel_bytes(cols), 0);
-                            for p in range {
-                                let r0 = p * panel::ROWS;
-                                format.pack(&w_bytes[r0 * w_row..(r0 + panel::ROWS) * w_row], buf);
-                                let mut lanes = [[0.0f32; panel::ROWS]; 4];
-                                for t0 in (0..n_tokens).step_by(4) {
-                                    let t_end = (t0 + 4).min(n_tokens);
-                                    let acts: [&[u8]; 4] =
-                                        std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
-                                    kernel(buf, &acts[..t_end - t0], &mut lanes);
-                                    for (t, lane) in (t0..t_end).zip(&lanes) {
-                                        // SAFETY: `t < n_tokens` and `r0 + 8 ≤ rows`, so the
-                                        // eight values lie inside `out`; panel `p` (its rows)
-                                        // belongs to one chunk, so no two threads write them;
-                                        // `out` outlives the parallel-for.
-                                        unsafe {
-                                            std::ptr::copy_nonoverlapping(
-                                                lane.as_ptr(),
-                                                out_ptr.get().add(t * rows + r0),
-                                                panel::ROWS,
-                                            )
-                                        };
-                                    }
-                                }
-                            }
-                        });
+                    let job = PanelJob {
+                        format,
+                        kernel,
+                        act,
+                        act_row,
+                        n_tokens,
+                        threads: threads_for(work, threads),
+                    };
+                    job.run([w], panels, |t, r0, [lane]| {
+                        // SAFETY: `t < n_tokens` and `r0 + 8 ≤ rows`, so the eight values lie
+                        // inside `out`; a panel (its rows) belongs to one chunk, so no two
+                        // threads write them; `out` outlives the parallel-for.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                lane.as_ptr(),
+                                out_ptr.get().add(t * rows + r0),
+                                panel::ROWS,
+                            )
+                        };
                     });
                 }
                 let dot4 = kernels.dot4_quant(dtype);
@@ -137,6 +127,177 @@ pub fn matmul(
             });
         }
     }
+    Ok(())
+}
+
+/// One batched product over eight-row panels: the quantized activations of `n_tokens` tokens
+/// (rows of `act_row` bytes) against the panels of one or more weights of the same type and
+/// shape.
+struct PanelJob<'a> {
+    format: PanelFormat,
+    kernel: PanelFn,
+    act: &'a [u8],
+    act_row: usize,
+    n_tokens: usize,
+    threads: usize,
+}
+
+impl PanelJob<'_> {
+    /// Packs panels `0..panels` of each of the `K` weights `ws` in turn (a few per work item,
+    /// spread over the threads) and calls `emit(t, r0, lanes)` with the K weights' values of
+    /// rows `r0..r0 + 8` for token `t`, for every token.
+    fn run<const K: usize>(
+        &self,
+        ws: [&Tensor; K],
+        panels: usize,
+        emit: impl Fn(usize, usize, [&[f32; panel::ROWS]; K]) + Sync,
+    ) {
+        let cols = ws[0].cols();
+        let w_row = ws[0]
+            .dtype()
+            .row_bytes(cols)
+            .expect("checked when the tensor was built");
+        let a = |t: usize| &self.act[t * self.act_row..(t + 1) * self.act_row];
+        let chunk = panels.div_ceil(self.threads.max(1) * 8).clamp(1, 4);
+        parallel::for_each_chunk(panels, chunk, self.threads, |range| {
+            PANELS.with_borrow_mut(|bufs| {
+                bufs.resize_with(K, Vec::new);
+                for buf in bufs.iter_mut() {
+                    buf.resize(self.format.panel_bytes(cols), 0);
+                }
+                for p in range {
+                    let r0 = p * panel::ROWS;
+                    for (buf, w) in bufs.iter_mut().zip(ws) {
+                        let rows = &w.bytes()[r0 * w_row..(r0 + panel::ROWS) * w_row];
+                        self.format.pack(rows, buf);
+                    }
+                    let mut lanes = [[[0.0f32; panel::ROWS]; 4]; K];
+                    for t0 in (0..self.n_tokens).step_by(4) {
+                        let t_end = (t0 + 4).min(self.n_tokens);
+                        let acts: [&[u8]; 4] = std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
+                        for (buf, lanes) in bufs.iter().zip(lanes.iter_mut()) {
+                            (self.kernel)(buf, &acts[..t_end - t0], lanes);
+                        }
+                        for (k, t) in (t0..t_end).enumerate() {
+                            emit(t, r0, std::array::from_fn(|i| &lanes[i][k]));
+                        }
+                    }
+                }
+            });
+        });
+    }
+}
+
+/// SwiGLU's gated projection: `out[t][r] = silu(gate[r] · x[t]) · (up[r] · x[t])` for weights
+/// `gate` and `up` of the same type and shape `[rows, cols]`. For batches of block-quantized
+/// weights with panel kernels the activations are quantized once and both products and the
+/// gating run per panel, so the up projection never exists as a whole matrix; otherwise it is
+/// two `matmul`s and `silu_mul`.
+pub fn swiglu(
+    kernels: &KernelSet,
+    threads: usize,
+    gate: &Tensor,
+    up: &Tensor,
+    x: &[f32],
+    n_tokens: usize,
+    out: &mut [f32],
+) -> Result<()> {
+    if gate.shape() != up.shape() || gate.dtype() != up.dtype() {
+        return Err(Error::ShapeMismatch {
+            op: "swiglu",
+            detail: format!(
+                "gate {:?} {} and up {:?} {} differ",
+                gate.shape(),
+                gate.dtype(),
+                up.shape(),
+                up.dtype()
+            ),
+        });
+    }
+    let (rows, cols) = (gate.rows(), gate.cols());
+    let dtype = gate.dtype();
+    let fused = ActFormat::for_weights(dtype)
+        .zip(kernels.panel(dtype))
+        .filter(|_| n_tokens >= 2 && rows >= panel::ROWS);
+    let Some((act_format, (format, kernel))) = fused else {
+        let mut up_out = vec![0.0f32; out.len()];
+        matmul(kernels, threads, gate, x, n_tokens, out)?;
+        matmul(kernels, threads, up, x, n_tokens, &mut up_out)?;
+        silu_mul(threads, out, &up_out);
+        return Ok(());
+    };
+    if x.len() != n_tokens * cols || out.len() != n_tokens * rows {
+        return Err(Error::ShapeMismatch {
+            op: "swiglu",
+            detail: format!(
+                "weights {:?}, {n_tokens} tokens: activations have {} values (want {}), \
+                 output has {} (want {})",
+                gate.shape(),
+                x.len(),
+                n_tokens * cols,
+                out.len(),
+                n_tokens * rows
+            ),
+        });
+    }
+    let silu = kernels.silu_mul;
+    let out_ptr = SharedOut(out.as_mut_ptr());
+    let act_row = act_format.row_bytes(cols);
+    ACTIVATIONS.with_borrow_mut(|buf| {
+        let need = n_tokens * act_row;
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        let act = &mut buf[..need];
+        quantize_activations(act_format, threads, x, cols, act);
+        let act: &[u8] = act;
+        let panels = rows / panel::ROWS;
+        let job = PanelJob {
+            format,
+            kernel,
+            act,
+            act_row,
+            n_tokens,
+            threads: threads_for(rows * cols * n_tokens, threads),
+        };
+        job.run([gate, up], panels, |t, r0, [g, u]| {
+            let mut v = *g;
+            silu(&mut v, u);
+            // SAFETY: as in `matmul`'s panel path.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    v.as_ptr(),
+                    out_ptr.get().add(t * rows + r0),
+                    panel::ROWS,
+                )
+            };
+        });
+        // Rows after the last whole panel, by dot products.
+        let first = panels * panel::ROWS;
+        if first < rows {
+            let dot = kernels
+                .dot_quant(dtype)
+                .expect("every quantized type has a kernel");
+            let w_row = dtype.row_bytes(cols).expect("checked when built");
+            let (gb, ub) = (gate.bytes(), up.bytes());
+            for t in 0..n_tokens {
+                let a = &act[t * act_row..(t + 1) * act_row];
+                let dot_row = |b: &[u8], r: usize| dot(&b[r * w_row..(r + 1) * w_row], a);
+                let mut g: Vec<f32> = (first..rows).map(|r| dot_row(gb, r)).collect();
+                let u: Vec<f32> = (first..rows).map(|r| dot_row(ub, r)).collect();
+                silu(&mut g, &u);
+                // SAFETY: the single thread here writes rows first..rows of token t, inside
+                // `out`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        g.as_ptr(),
+                        out_ptr.get().add(t * rows + first),
+                        g.len(),
+                    )
+                };
+            }
+        }
+    });
     Ok(())
 }
 
@@ -178,8 +339,8 @@ fn threads_for(work: usize, threads: usize) -> usize {
 }
 
 thread_local! {
-    /// Each thread's buffer for the weight panel it is working on, reused across calls.
-    static PANEL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each thread's buffers for the weight panels it is working on, reused across calls.
+    static PANELS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The caller's buffer for quantized activations, reused across calls.
     static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }

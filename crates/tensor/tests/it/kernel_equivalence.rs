@@ -453,3 +453,57 @@ fn softmax_and_silu_match_libm() {
         assert!(g.iter().all(|v| v.is_finite()), "{}: {g:?}", set.name);
     }
 }
+
+#[test]
+fn fused_swiglu_matches_two_products_and_gating() {
+    use std::sync::Arc;
+    use tensor::{ops, Tensor};
+    let mut rng = Rng(0x05a1_c0de);
+    // 20 rows: two panels and a four-row tail.
+    let (rows, len) = (20, 512);
+    for dtype in [
+        DType::Q4_0,
+        DType::Q8_0,
+        DType::Q4K,
+        DType::Q6K,
+        DType::Q5K,
+        DType::F32,
+    ] {
+        let tensor = |rng: &mut Rng| {
+            let bytes: Vec<u8> = if dtype == DType::F32 {
+                let v: Vec<f32> = (0..rows * len).map(|_| rng.next_f32() * 0.1).collect();
+                quantize(DType::F32, &v)
+            } else {
+                (0..rows)
+                    .flat_map(|_| random_blocks(rng, dtype, len))
+                    .collect()
+            };
+            let n = bytes.len();
+            Tensor::from_shared(dtype, vec![rows, len], Arc::new(bytes), 0..n).unwrap()
+        };
+        let (gate, up) = (tensor(&mut rng), tensor(&mut rng));
+        for n in [1, 2, 5, 9] {
+            let x: Vec<f32> = (0..n * len).map(|_| rng.next_f32() * 2.0).collect();
+            for set in cpu::available() {
+                // The same set's two products and gating (the products are checked against
+                // scalar elsewhere): only the fusion is under test here.
+                let (mut g, mut u) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
+                ops::matmul(set, 2, &gate, &x, n, &mut g).unwrap();
+                ops::matmul(set, 2, &up, &x, n, &mut u).unwrap();
+                (set.silu_mul)(&mut g, &u);
+                let mut got = vec![0.0f32; n * rows];
+                ops::swiglu(set, 2, &gate, &up, &x, n, &mut got).unwrap();
+                for (i, (a, b)) in got.iter().zip(&g).enumerate() {
+                    // Panel rows are bit-identical; tail rows differ by the four-token kernel's
+                    // summation order only.
+                    let tol = 1e-5 * (b.abs() + 1.0);
+                    assert!(
+                        (a - b).abs() <= tol,
+                        "{} {dtype} n {n} value {i}: {a} vs {b}",
+                        set.name
+                    );
+                }
+            }
+        }
+    }
+}

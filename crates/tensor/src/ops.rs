@@ -86,17 +86,19 @@ pub fn matmul(
                         n_tokens,
                         threads: threads_for(work, threads),
                     };
-                    job.run([w], panels, |t, r0, [lane]| {
-                        // SAFETY: `t < n_tokens` and `r0 + 8 ≤ rows`, so the eight values lie
-                        // inside `out`; a panel (its rows) belongs to one chunk, so no two
-                        // threads write them; `out` outlives the parallel-for.
-                        unsafe {
-                            std::ptr::copy_nonoverlapping(
-                                lane.as_ptr(),
-                                out_ptr.get().add(t * rows + r0),
-                                panel::ROWS,
-                            )
-                        };
+                    job.run([w], panels, |t0, r0, [lanes]| {
+                        for (t, lane) in (t0..).zip(lanes.iter()) {
+                            // SAFETY: `t < n_tokens` and `r0 + 8 ≤ rows`, so the eight values
+                            // lie inside `out`; a panel (its rows) belongs to one chunk, so no
+                            // two threads write them; `out` outlives the parallel-for.
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(
+                                    lane.as_ptr(),
+                                    out_ptr.get().add(t * rows + r0),
+                                    panel::ROWS,
+                                )
+                            };
+                        }
                     });
                 }
                 let dot4 = kernels.dot4_quant(dtype);
@@ -144,13 +146,14 @@ struct PanelJob<'a> {
 
 impl PanelJob<'_> {
     /// Packs panels `0..panels` of each of the `K` weights `ws` in turn (a few per work item,
-    /// spread over the threads) and calls `emit(t, r0, lanes)` with the K weights' values of
-    /// rows `r0..r0 + 8` for token `t`, for every token.
+    /// spread over the threads) and calls `emit(t0, r0, lanes)` with the K weights' values of
+    /// rows `r0..r0 + 8` for tokens `t0..t0 + lanes[k].len()` (up to four at a time), for
+    /// every token.
     fn run<const K: usize>(
         &self,
         ws: [&Tensor; K],
         panels: usize,
-        emit: impl Fn(usize, usize, [&[f32; panel::ROWS]; K]) + Sync,
+        emit: impl Fn(usize, usize, [&mut [[f32; panel::ROWS]]; K]) + Sync,
     ) {
         let cols = ws[0].cols();
         let w_row = ws[0]
@@ -178,9 +181,8 @@ impl PanelJob<'_> {
                         for (buf, lanes) in bufs.iter().zip(lanes.iter_mut()) {
                             (self.kernel)(buf, &acts[..t_end - t0], lanes);
                         }
-                        for (k, t) in (t0..t_end).enumerate() {
-                            emit(t, r0, std::array::from_fn(|i| &lanes[i][k]));
-                        }
+                        let mut lanes = lanes.each_mut().map(|l| &mut l[..t_end - t0]);
+                        emit(t0, r0, std::array::from_fn(|i| std::mem::take(&mut lanes[i])));
                     }
                 }
             });
@@ -260,17 +262,19 @@ pub fn swiglu(
             n_tokens,
             threads: threads_for(rows * cols * n_tokens, threads),
         };
-        job.run([gate, up], panels, |t, r0, [g, u]| {
-            let mut v = *g;
-            silu(&mut v, u);
-            // SAFETY: as in `matmul`'s panel path.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    v.as_ptr(),
-                    out_ptr.get().add(t * rows + r0),
-                    panel::ROWS,
-                )
-            };
+        job.run([gate, up], panels, |t0, r0, [g, u]| {
+            // One gating call for the (up to four) tokens' lanes.
+            silu(g.as_flattened_mut(), u.as_flattened());
+            for (t, lane) in (t0..).zip(g.iter()) {
+                // SAFETY: as in `matmul`'s panel path.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        lane.as_ptr(),
+                        out_ptr.get().add(t * rows + r0),
+                        panel::ROWS,
+                    )
+                };
+            }
         });
         // Rows after the last whole panel, by dot products.
         let first = panels * panel::ROWS;

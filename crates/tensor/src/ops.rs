@@ -81,6 +81,7 @@ pub fn matmul(
                     let job = PanelJob {
                         format,
                         kernel,
+                        transpose: kernels.transpose_codes,
                         act,
                         act_row,
                         n_tokens,
@@ -138,6 +139,7 @@ pub fn matmul(
 struct PanelJob<'a> {
     format: PanelFormat,
     kernel: PanelFn,
+    transpose: panel::TransposeCodesFn,
     act: &'a [u8],
     act_row: usize,
     n_tokens: usize,
@@ -172,7 +174,7 @@ impl PanelJob<'_> {
                     let r0 = p * panel::ROWS;
                     for (buf, w) in bufs.iter_mut().zip(ws) {
                         let rows = &w.bytes()[r0 * w_row..(r0 + panel::ROWS) * w_row];
-                        self.format.pack(rows, buf);
+                        self.format.pack(rows, buf, self.transpose);
                     }
                     let mut lanes = [[[0.0f32; panel::ROWS]; 4]; K];
                     for t0 in (0..self.n_tokens).step_by(4) {
@@ -182,7 +184,11 @@ impl PanelJob<'_> {
                             (self.kernel)(buf, &acts[..t_end - t0], lanes);
                         }
                         let mut lanes = lanes.each_mut().map(|l| &mut l[..t_end - t0]);
-                        emit(t0, r0, std::array::from_fn(|i| std::mem::take(&mut lanes[i])));
+                        emit(
+                            t0,
+                            r0,
+                            std::array::from_fn(|i| std::mem::take(&mut lanes[i])),
+                        );
                     }
                 }
             });
@@ -257,6 +263,7 @@ pub fn swiglu(
         let job = PanelJob {
             format,
             kernel,
+            transpose: kernels.transpose_codes,
             act,
             act_row,
             n_tokens,

@@ -142,6 +142,8 @@ pub struct KernelSet {
     pub weighted_rows: WeightedRowsFn,
     /// f32 → f16.
     pub to_f16: ToF16Fn,
+    /// Interleaves eight rows of codes into a panel's groups.
+    pub transpose_codes: panel::TransposeCodesFn,
     /// Softmax.
     pub softmax: SoftmaxFn,
     /// SwiGLU's gating.

@@ -76,22 +76,57 @@ impl PanelFormat {
         cols / self.dtype().block_size() * self.block_bytes()
     }
 
+    /// Byte offset of a packed block's codes.
+    const fn codes_at(self) -> usize {
+        match self {
+            PanelFormat::Q4_0 => 2 * VEC,
+            PanelFormat::Q8_0 => VEC,
+            PanelFormat::Q4K => Q4K_CODES,
+            PanelFormat::Q6K => Q6K_CODES,
+        }
+    }
+
     /// Packs eight weight rows (`rows`: the rows' file bytes, one after another) into `panel`
-    /// (`panel_bytes(cols)` bytes).
-    pub fn pack(self, rows: &[u8], panel: &mut [u8]) {
+    /// (`panel_bytes(cols)` bytes). Each row's codes are unpacked in value order, then
+    /// `transpose` (a kernel set's `transpose_codes`) interleaves the eight rows.
+    pub fn pack(self, rows: &[u8], panel: &mut [u8], transpose: TransposeCodesFn) {
         let row_bytes = rows.len() / ROWS;
         let wb = self.dtype().block_bytes();
         let bb = self.block_bytes();
+        let values = self.dtype().block_size();
+        let mut stage = [0u8; ROWS * QK_K];
         for (b, out) in panel.chunks_exact_mut(bb).enumerate() {
             for r in 0..ROWS {
                 let block = &rows[r * row_bytes + b * wb..r * row_bytes + (b + 1) * wb];
+                let codes = &mut stage[r * values..(r + 1) * values];
                 match self {
-                    PanelFormat::Q4_0 => pack_q4_0(block, r, out),
-                    PanelFormat::Q8_0 => pack_q8_0(block, r, out),
-                    PanelFormat::Q4K => pack_q4k(block, r, out),
-                    PanelFormat::Q6K => pack_q6k(block, r, out),
+                    PanelFormat::Q4_0 => pack_q4_0(block, r, out, codes),
+                    PanelFormat::Q8_0 => pack_q8_0(block, r, out, codes),
+                    PanelFormat::Q4K => pack_q4k(block, r, out, codes),
+                    PanelFormat::Q6K => pack_q6k(block, r, out, codes),
                 }
             }
+            let at = self.codes_at();
+            for c in 0..values / 32 {
+                transpose(
+                    &stage[32 * c..],
+                    values,
+                    &mut out[at + 256 * c..at + 256 * (c + 1)],
+                );
+            }
+        }
+    }
+}
+
+/// Interleaves eight rows of 32 codes: `out[32g + 4r + k] = src[r · stride + 4g + k]` for
+/// groups `g`, rows `r` < 8 and `k` < 4 (`out` is 256 bytes).
+pub type TransposeCodesFn = fn(src: &[u8], stride: usize, out: &mut [u8]);
+
+/// Plain-Rust `TransposeCodesFn`.
+pub fn transpose_codes(src: &[u8], stride: usize, out: &mut [u8]) {
+    for (g, group) in out[..8 * VEC].chunks_exact_mut(VEC).enumerate() {
+        for (r, lane) in group.chunks_exact_mut(4).enumerate() {
+            lane.copy_from_slice(&src[r * stride + 4 * g..r * stride + 4 * g + 4]);
         }
     }
 }
@@ -123,18 +158,10 @@ fn put_lane(out: &mut [u8], at: usize, r: usize, lane: [u8; 4]) {
     out[at + 4 * r..at + 4 * r + 4].copy_from_slice(&lane);
 }
 
-/// Writes eight codes (one byte each, as a little-endian u64) of row `r`, values `v..v + 8`
-/// (`v` a multiple of 8), into the groups of the codes starting at `at`.
+/// Stores eight codes (one byte each, as a little-endian u64): values `v..v + 8`.
 #[inline]
-fn put_codes8(out: &mut [u8], at: usize, r: usize, v: usize, codes: u64) {
-    let g = v / 4;
-    put_lane(out, at + g * VEC, r, (codes as u32).to_le_bytes());
-    put_lane(
-        out,
-        at + (g + 1) * VEC,
-        r,
-        ((codes >> 32) as u32).to_le_bytes(),
-    );
+fn put_codes8(codes: &mut [u8], v: usize, eight: u64) {
+    codes[v..v + 8].copy_from_slice(&eight.to_le_bytes());
 }
 
 /// The little-endian u64 at byte `at`.
@@ -160,26 +187,26 @@ fn i16_pair(lo: i16, hi: i16) -> [u8; 4] {
     [l[0], l[1], h[0], h[1]]
 }
 
-fn pack_q4_0(block: &[u8], r: usize, out: &mut [u8]) {
+fn pack_q4_0(block: &[u8], r: usize, out: &mut [u8], codes: &mut [u8]) {
     let d = block_scale(block);
     put_lane(out, 0, r, d.to_le_bytes());
     put_lane(out, VEC, r, (-8.0 * d).to_le_bytes());
     // Byte j holds value j (low nibble) and value j + 16 (high nibble).
     for half in 0..2 {
         let x = u64_at(block, 2 + 8 * half);
-        put_codes8(out, 2 * VEC, r, 8 * half, x & NIBBLES);
-        put_codes8(out, 2 * VEC, r, 16 + 8 * half, (x >> 4) & NIBBLES);
+        put_codes8(codes, 8 * half, x & NIBBLES);
+        put_codes8(codes, 16 + 8 * half, (x >> 4) & NIBBLES);
     }
 }
 
-fn pack_q8_0(block: &[u8], r: usize, out: &mut [u8]) {
+fn pack_q8_0(block: &[u8], r: usize, out: &mut [u8], codes: &mut [u8]) {
     put_lane(out, 0, r, block_scale(block).to_le_bytes());
     for v in (0..32).step_by(8) {
-        put_codes8(out, VEC, r, v, u64_at(block, 2 + v));
+        put_codes8(codes, v, u64_at(block, 2 + v));
     }
 }
 
-fn pack_q4k(block: &[u8], r: usize, out: &mut [u8]) {
+fn pack_q4k(block: &[u8], r: usize, out: &mut [u8], codes: &mut [u8]) {
     debug_assert_eq!(block.len(), Q4K_BYTES);
     put_lane(out, 0, r, block_scale(block).to_le_bytes());
     put_lane(out, VEC, r, (-f16_at(block, 2)).to_le_bytes());
@@ -193,13 +220,13 @@ fn pack_q4k(block: &[u8], r: usize, out: &mut [u8]) {
     for j in 0..4 {
         for l in (0..32).step_by(8) {
             let x = u64_at(block, 16 + 32 * j + l);
-            put_codes8(out, Q4K_CODES, r, 64 * j + l, x & NIBBLES);
-            put_codes8(out, Q4K_CODES, r, 64 * j + 32 + l, (x >> 4) & NIBBLES);
+            put_codes8(codes, 64 * j + l, x & NIBBLES);
+            put_codes8(codes, 64 * j + 32 + l, (x >> 4) & NIBBLES);
         }
     }
 }
 
-fn pack_q6k(block: &[u8], r: usize, out: &mut [u8]) {
+fn pack_q6k(block: &[u8], r: usize, out: &mut [u8], codes: &mut [u8]) {
     debug_assert_eq!(block.len(), Q6K_BYTES);
     put_lane(out, 0, r, f16_at(block, 208).to_le_bytes());
     let sc = |k: usize| i16::from(block[192 + k] as i8);
@@ -226,22 +253,10 @@ fn pack_q6k(block: &[u8], r: usize, out: &mut [u8]) {
                 u64_at(block, qh + l),
             );
             let high = |shift: u32| ((h >> shift) & TWO_BITS) << 4;
-            put_codes8(out, Q6K_CODES, r, y + l, (a & NIBBLES) | high(0));
-            put_codes8(out, Q6K_CODES, r, y + l + 32, (b & NIBBLES) | high(2));
-            put_codes8(
-                out,
-                Q6K_CODES,
-                r,
-                y + l + 64,
-                ((a >> 4) & NIBBLES) | high(4),
-            );
-            put_codes8(
-                out,
-                Q6K_CODES,
-                r,
-                y + l + 96,
-                ((b >> 4) & NIBBLES) | high(6),
-            );
+            put_codes8(codes, y + l, (a & NIBBLES) | high(0));
+            put_codes8(codes, y + l + 32, (b & NIBBLES) | high(2));
+            put_codes8(codes, y + l + 64, ((a >> 4) & NIBBLES) | high(4));
+            put_codes8(codes, y + l + 96, ((b >> 4) & NIBBLES) | high(6));
         }
     }
 }

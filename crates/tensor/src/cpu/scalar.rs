@@ -35,6 +35,7 @@ pub static KERNELS: KernelSet = KernelSet {
     dot_rows,
     weighted_rows,
     to_f16,
+    transpose_codes: super::panel::transpose_codes,
     softmax,
     silu_mul,
     panels: None,

@@ -39,6 +39,7 @@ static KERNELS: KernelSet = KernelSet {
     dot_rows,
     weighted_rows,
     to_f16,
+    transpose_codes,
     softmax,
     silu_mul,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
@@ -190,6 +191,54 @@ unsafe fn to_f16_avx2(src: &[f32], dst: &mut [u16]) {
         }
     }
     super::scalar::to_f16(&src[body..], &mut dst[body..n]);
+}
+
+fn transpose_codes(src: &[u8], stride: usize, out: &mut [u8]) {
+    assert!(
+        src.len() >= 7 * stride + 32 && out.len() >= 256,
+        "transpose_codes: {} source bytes at stride {stride}, {} output bytes",
+        src.len(),
+        out.len()
+    );
+    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c;
+    // eight rows of 32 bytes and 256 output bytes were checked above.
+    unsafe { transpose_codes_avx2(src, stride, out) }
+}
+
+/// The 8×8 transpose of 32-bit lanes: row r's bytes 4g..4g+4 go to lane r of vector g.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn transpose_codes_avx2(src: &[u8], stride: usize, out: &mut [u8]) {
+    // SAFETY: the caller checked eight rows of 32 readable bytes at `stride`.
+    let r: [__m256i; 8] = std::array::from_fn(|i| unsafe { load32(src.as_ptr().add(i * stride)) });
+    // Pairs of rows interleaved by lane, then by lane pair, then the halves exchanged.
+    let t: [__m256i; 8] = std::array::from_fn(|i| {
+        let (a, b) = (r[i & !1], r[i | 1]);
+        if i % 2 == 0 {
+            _mm256_unpacklo_epi32(a, b)
+        } else {
+            _mm256_unpackhi_epi32(a, b)
+        }
+    });
+    // t[0] = r0g0 r1g0 r0g1 r1g1 | r0g4 r1g4 r0g5 r1g5; t[1] = groups 2, 3 | 6, 7 (rows 0, 1).
+    let u = [
+        _mm256_unpacklo_epi64(t[0], t[2]), // rows 0-3, groups 0 | 4
+        _mm256_unpackhi_epi64(t[0], t[2]), // groups 1 | 5
+        _mm256_unpacklo_epi64(t[1], t[3]), // groups 2 | 6
+        _mm256_unpackhi_epi64(t[1], t[3]), // groups 3 | 7
+        _mm256_unpacklo_epi64(t[4], t[6]), // rows 4-7, groups 0 | 4
+        _mm256_unpackhi_epi64(t[4], t[6]),
+        _mm256_unpacklo_epi64(t[5], t[7]),
+        _mm256_unpackhi_epi64(t[5], t[7]),
+    ];
+    for g in 0..4 {
+        let lo = _mm256_permute2x128_si256::<0x20>(u[g], u[g + 4]);
+        let hi = _mm256_permute2x128_si256::<0x31>(u[g], u[g + 4]);
+        // SAFETY: 256 output bytes were checked; groups g and g + 4 are 32 bytes each.
+        unsafe {
+            _mm256_storeu_si256(out.as_mut_ptr().add(32 * g).cast(), lo);
+            _mm256_storeu_si256(out.as_mut_ptr().add(32 * (g + 4)).cast(), hi);
+        }
+    }
 }
 
 /// Eight cached values at element `at` of `base`: f32, or f16 widened (`F16`).

@@ -236,7 +236,12 @@ fn panel_kernels_match_scalar_dot_products() {
                     .map(|_| random_blocks(&mut rng, dtype, len))
                     .collect();
                 let mut packed = vec![0u8; format.panel_bytes(len)];
-                format.pack(&rows.concat(), &mut packed);
+                format.pack(&rows.concat(), &mut packed, panel::transpose_codes);
+                for set in cpu::available() {
+                    let mut again = vec![1u8; format.panel_bytes(len)];
+                    format.pack(&rows.concat(), &mut again, set.transpose_codes);
+                    assert!(again == packed, "{} {dtype}: packs differ", set.name);
+                }
                 let (acts, xq) = activation_rows(&mut rng, dtype, len, 4);
                 let dot = scalar::KERNELS.dot_quant(dtype).unwrap();
                 for n in 1..=4 {

@@ -183,12 +183,7 @@ impl PanelJob<'_> {
                         for (buf, lanes) in bufs.iter().zip(lanes.iter_mut()) {
                             (self.kernel)(buf, &acts[..t_end - t0], lanes);
                         }
-                        let mut lanes = lanes.each_mut().map(|l| &mut l[..t_end - t0]);
-                        emit(
-                            t0,
-                            r0,
-                            std::array::from_fn(|i| std::mem::take(&mut lanes[i])),
-                        );
+                        emit(t0, r0, lanes.each_mut().map(|l| &mut l[..t_end - t0]));
                     }
                 }
             });

@@ -21,20 +21,7 @@ pub fn matmul(
     out: &mut [f32],
 ) -> Result<()> {
     let (rows, cols) = (w.rows(), w.cols());
-    if x.len() != n_tokens * cols || out.len() != n_tokens * rows {
-        return Err(Error::ShapeMismatch {
-            op: "matmul",
-            detail: format!(
-                "weight {:?}, {n_tokens} tokens: activations have {} values (want {}), \
-                 output has {} (want {})",
-                w.shape(),
-                x.len(),
-                n_tokens * cols,
-                out.len(),
-                n_tokens * rows
-            ),
-        });
-    }
+    check_product("matmul", w, x, n_tokens, out)?;
     let out_ptr = SharedOut(out.as_mut_ptr());
     let store = |t: usize, r: usize, v: f32| {
         // SAFETY: `t < n_tokens` and `r < rows`, so `t * rows + r < out.len()`; each row `r`
@@ -129,6 +116,32 @@ pub fn matmul(
                 });
             });
         }
+    }
+    Ok(())
+}
+
+/// Checks that `x` holds `n_tokens` rows of `w`'s width and `out` `n_tokens` rows of its height.
+fn check_product(
+    op: &'static str,
+    w: &Tensor,
+    x: &[f32],
+    n_tokens: usize,
+    out: &[f32],
+) -> Result<()> {
+    let (rows, cols) = (w.rows(), w.cols());
+    if x.len() != n_tokens * cols || out.len() != n_tokens * rows {
+        return Err(Error::ShapeMismatch {
+            op,
+            detail: format!(
+                "weight {:?}, {n_tokens} tokens: activations have {} values (want {}), \
+                 output has {} (want {})",
+                w.shape(),
+                x.len(),
+                n_tokens * cols,
+                out.len(),
+                n_tokens * rows
+            ),
+        });
     }
     Ok(())
 }
@@ -229,20 +242,7 @@ pub fn swiglu(
         silu_mul(threads, out, &up_out);
         return Ok(());
     };
-    if x.len() != n_tokens * cols || out.len() != n_tokens * rows {
-        return Err(Error::ShapeMismatch {
-            op: "swiglu",
-            detail: format!(
-                "weights {:?}, {n_tokens} tokens: activations have {} values (want {}), \
-                 output has {} (want {})",
-                gate.shape(),
-                x.len(),
-                n_tokens * cols,
-                out.len(),
-                n_tokens * rows
-            ),
-        });
-    }
+    check_product("swiglu", gate, x, n_tokens, out)?;
     let silu = kernels.silu_mul;
     let out_ptr = SharedOut(out.as_mut_ptr());
     let act_row = act_format.row_bytes(cols);

@@ -75,18 +75,10 @@ pub fn matmul(
                         threads: threads_for(work, threads),
                     };
                     job.run([w], panels, |t0, r0, [lanes]| {
-                        for (t, lane) in (t0..).zip(lanes.iter()) {
-                            // SAFETY: `t < n_tokens` and `r0 + 8 ≤ rows`, so the eight values
-                            // lie inside `out`; a panel (its rows) belongs to one chunk, so no
-                            // two threads write them; `out` outlives the parallel-for.
-                            unsafe {
-                                std::ptr::copy_nonoverlapping(
-                                    lane.as_ptr(),
-                                    out_ptr.get().add(t * rows + r0),
-                                    panel::ROWS,
-                                )
-                            };
-                        }
+                        // SAFETY: the tokens `t0..` and rows `r0..r0 + 8` the job hands out lie
+                        // inside `out`; a panel (its rows) belongs to one chunk, so no two
+                        // threads write them; `out` outlives the parallel-for.
+                        unsafe { out_ptr.store_lanes(t0, r0, rows, lanes) };
                     });
                 }
                 let dot4 = kernels.dot4_quant(dtype);
@@ -267,16 +259,8 @@ pub fn swiglu(
         job.run([gate, up], panels, |t0, r0, [g, u]| {
             // One gating call for the (up to four) tokens' lanes.
             silu(g.as_flattened_mut(), u.as_flattened());
-            for (t, lane) in (t0..).zip(g.iter()) {
-                // SAFETY: as in `matmul`'s panel path.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        lane.as_ptr(),
-                        out_ptr.get().add(t * rows + r0),
-                        panel::ROWS,
-                    )
-                };
-            }
+            // SAFETY: as in `matmul`'s panel path.
+            unsafe { out_ptr.store_lanes(t0, r0, rows, g) };
         });
         // Rows after the last whole panel, by dot products.
         let first = panels * panel::ROWS;
@@ -368,6 +352,19 @@ struct SharedOut(*mut f32);
 impl SharedOut {
     fn get(&self) -> *mut f32 {
         self.0
+    }
+
+    /// Writes `lanes[k]` to rows `r0..r0 + 8` of token `t0 + k` of a `[tokens, rows]` output.
+    ///
+    /// # Safety
+    /// Those elements must lie inside the output, and no other thread may write them.
+    unsafe fn store_lanes(&self, t0: usize, r0: usize, rows: usize, lanes: &[[f32; panel::ROWS]]) {
+        for (t, lane) in (t0..).zip(lanes) {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                std::ptr::copy_nonoverlapping(lane.as_ptr(), self.0.add(t * rows + r0), panel::ROWS)
+            };
+        }
     }
 }
 // SAFETY: used only by `matmul`, whose threads write disjoint elements and are joined before the

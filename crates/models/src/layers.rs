@@ -174,7 +174,13 @@ pub(crate) fn attend(
     }
 }
 
-/// Per-query buffers of `attend`, kept across calls so the decode loop does not allocate.
+thread_local! {
+    /// Each thread's `attend` buffers, kept across calls so the decode loop does not allocate.
+    static ATTENTION_SCRATCH: std::cell::RefCell<AttentionScratch> =
+        std::cell::RefCell::new(AttentionScratch::default());
+}
+
+/// Per-query buffers of `attend`.
 #[derive(Default)]
 pub(crate) struct AttentionScratch {
     scores: Vec<f32>,
@@ -518,8 +524,6 @@ pub(crate) struct Activations {
     pub(crate) attn: Vec<f32>,
     /// `[n, hidden_size]` output of a block, added to the residual stream.
     pub(crate) proj: Vec<f32>,
-    /// Scores and KV slots of one query, reused across tokens and layers.
-    pub(crate) scratch: AttentionScratch,
 }
 
 impl Activations {
@@ -532,7 +536,6 @@ impl Activations {
             v: vec![0.0; n * config.kv_dim()],
             attn: vec![0.0; n * q_dim],
             proj: vec![0.0; n * config.hidden_size],
-            scratch: AttentionScratch::default(),
         }
     }
 }
@@ -557,11 +560,10 @@ pub(crate) fn attention_residual(
     let q_dim = n_heads * hd;
     let keys = |t: usize| first_key(b.positions[t])..b.positions[t] + 1;
     let work: usize = (0..b.len()).map(|t| keys(t).len() * q_dim * 2).sum();
-    // Work items are (token, head) pairs, so both a long prompt and a single decoded token
-    // spread over the threads. One thread's scratch serves a chunk; the single-threaded case
-    // reuses the one kept in `a`.
+    // Heads of every token are spread over the threads, so both a long prompt and a single
+    // decoded token use them all; each thread keeps its own scratch across calls.
     let q = &a.q;
-    let one = |items: Range<usize>, out: &mut [f32], scratch: &mut AttentionScratch| {
+    let attend_items = |items: Range<usize>, out: &mut [f32], scratch: &mut AttentionScratch| {
         let mut at = 0;
         let mut i = items.start;
         while i < items.end {
@@ -584,12 +586,18 @@ pub(crate) fn attention_residual(
             i = t * n_heads + last;
         }
     };
+    let one = |items: Range<usize>, out: &mut [f32]| {
+        ATTENTION_SCRATCH.with_borrow_mut(|scratch| attend_items(items, out, scratch))
+    };
     // About 10 µs of single-threaded work: below that, waking a thread costs more than it saves.
     if threads <= 1 || work < 1 << 16 {
-        one(0..b.len() * n_heads, &mut a.attn, &mut a.scratch);
+        one(0..b.len() * n_heads, &mut a.attn);
     } else {
-        parallel::for_each_range_mut(&mut a.attn, hd, threads, |items, out| {
-            one(items, out, &mut AttentionScratch::default());
+        // A work item is one key-value head's run of query heads, so that no run is split
+        // between threads (each cached row is loaded once per run).
+        let group = n_heads / shape.n_kv_heads;
+        parallel::for_each_range_mut(&mut a.attn, group * hd, threads, |items, out| {
+            one(items.start * group..items.end * group, out)
         });
     }
     matmul(kernels, threads, out_proj, &a.attn, b.len(), &mut a.proj);

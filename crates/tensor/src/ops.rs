@@ -228,11 +228,18 @@ pub fn swiglu(
         .zip(kernels.panel(dtype))
         .filter(|_| n_tokens >= 2 && rows >= panel::ROWS);
     let Some((act_format, (format, kernel))) = fused else {
-        let mut up_out = vec![0.0f32; out.len()];
-        matmul(kernels, threads, gate, x, n_tokens, out)?;
-        matmul(kernels, threads, up, x, n_tokens, &mut up_out)?;
-        silu_mul(threads, out, &up_out);
-        return Ok(());
+        // Unfused: the up projection in a per-thread buffer that only grows (this is the
+        // single-token path of every decode step).
+        return UP_SCRATCH.with_borrow_mut(|buf| {
+            if buf.len() < out.len() {
+                buf.resize(out.len(), 0.0);
+            }
+            let up_out = &mut buf[..out.len()];
+            matmul(kernels, threads, gate, x, n_tokens, out)?;
+            matmul(kernels, threads, up, x, n_tokens, up_out)?;
+            silu_mul(threads, out, up_out);
+            Ok(())
+        });
     };
     check_product("swiglu", gate, x, n_tokens, out)?;
     let silu = kernels.silu_mul;
@@ -329,6 +336,8 @@ fn threads_for(work: usize, threads: usize) -> usize {
 }
 
 thread_local! {
+    /// The up projection of an unfused `swiglu`, reused across calls.
+    static UP_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
     /// Each thread's buffers for the weight panels it is working on, reused across calls.
     static PANELS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The caller's buffer for quantized activations, reused across calls.
@@ -382,12 +391,6 @@ pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32, out: &mut [f32]) {
             *o = v * scale * w;
         }
     }
-}
-
-/// `Σ a[i] · b[i]` with the fastest kernel set (attention scores).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    (crate::cpu::best().dot_f32)(crate::tensor::f32_as_bytes(&a[..n]), &b[..n])
 }
 
 /// Attention scores with the fastest kernel set: `out[i·n + j]` is query `i` of `qs` (each

@@ -163,13 +163,13 @@ pub(crate) fn attend(
         let kv_off = kv_head * hd;
         let at = (head - heads.start) * hd;
         let qs = &q[head * hd..run_end * hd];
-        ops::dot_rows(qs, hd, k_all.from(kv_off), slots, scores);
+        ops::dot_rows(qs, hd, k_all.skip(kv_off), slots, scores);
         for row in scores.chunks_exact_mut(n.max(1)) {
             row.iter_mut().for_each(|s| *s *= scale);
             ops::softmax(row);
         }
         let oh = &mut out[at..at + m * hd];
-        ops::weighted_rows(scores, v_all.from(kv_off), slots, oh, hd);
+        ops::weighted_rows(scores, v_all.skip(kv_off), slots, oh, hd);
         head = run_end;
     }
 }

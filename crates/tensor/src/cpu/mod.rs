@@ -79,7 +79,7 @@ impl CacheRows<'_> {
     }
 
     /// The values from `start` on.
-    pub fn from(&self, start: usize) -> Self {
+    pub fn skip(&self, start: usize) -> Self {
         match self {
             CacheRows::F32(r) => CacheRows::F32(&r[start..]),
             CacheRows::F16(r) => CacheRows::F16(&r[start..]),

@@ -67,6 +67,29 @@ impl ModelBytes {
         }
     }
 
+    /// Tells the map that the bytes in `range` will not be read again (the model copied them
+    /// into another layout), so the whole pages inside it leave this process's memory. Reading
+    /// them later is still correct: a file map faults them in again from the file. Does nothing
+    /// for an owned copy, or for a range outside the bytes.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        const PAGE: usize = 4096;
+        let Storage::Mapped(map) = &self.storage else {
+            return;
+        };
+        let (start, end) = (range.start.next_multiple_of(PAGE), range.end / PAGE * PAGE);
+        if start >= end || end > map.len() {
+            return;
+        }
+        // SAFETY: the map is read-only (`Mmap::map`), so no page of it was ever written and
+        // MADV_DONTNEED only drops this process's copies of file pages: a later read faults in
+        // the same file bytes again, so every `&[u8]` into the map keeps reading the values it
+        // read before. `start..end` lies inside the map (checked above). The advice is a hint;
+        // if the kernel refuses it the pages simply stay, so the result is ignored.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+    }
+
     /// The whole file.
     pub fn as_bytes(&self) -> &[u8] {
         match &self.storage {

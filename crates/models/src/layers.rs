@@ -9,7 +9,7 @@ use tensor::{ops, Tensor};
 
 use crate::config::{MoeConfig, MoeGating};
 use crate::kv_store::{KvStore, SeqBatch};
-use crate::weights::{optional, require, WeightSource};
+use crate::weights::{optional, require, require_matrix, WeightSource};
 use crate::{Error, Logits, ModelConfig, Result};
 
 /// Where each token of a batch sits: its position in its sequence, its KV slot, and which
@@ -244,9 +244,9 @@ impl SwiGlu {
     ) -> Result<Self> {
         let name = |t: &str| format!("blk.{layer}.ffn_{t}{suffix}.weight");
         Ok(Self {
-            gate: require(weights, &name("gate"), &[ff, hidden])?,
-            up: require(weights, &name("up"), &[ff, hidden])?,
-            down: require(weights, &name("down"), &[hidden, ff])?,
+            gate: require_matrix(weights, &name("gate"), &[ff, hidden])?,
+            up: require_matrix(weights, &name("up"), &[ff, hidden])?,
+            down: require_matrix(weights, &name("down"), &[hidden, ff])?,
         })
     }
 
@@ -313,9 +313,9 @@ impl Moe {
             moe.n_experts,
         );
         let name = |t: &str| format!("blk.{layer}.ffn_{t}.weight");
-        let gate = require(weights, &name("gate_exps"), &[e, ff, h])?;
-        let up = require(weights, &name("up_exps"), &[e, ff, h])?;
-        let down = require(weights, &name("down_exps"), &[e, h, ff])?;
+        let gate = require_matrix(weights, &name("gate_exps"), &[e, ff, h])?;
+        let up = require_matrix(weights, &name("up_exps"), &[e, ff, h])?;
+        let down = require_matrix(weights, &name("down_exps"), &[e, h, ff])?;
         Ok(Self {
             router: require(weights, &name("gate_inp"), &[e, h])?,
             experts: (0..e)
@@ -485,10 +485,10 @@ impl AttentionWeights {
         let name = |t: &str| format!("blk.{layer}.{t}.weight");
         Ok(Self {
             norm: require(weights, &name("attn_norm"), &[h])?.to_f32_vec(),
-            q: require(weights, &name("attn_q"), &[q_dim, h])?,
-            k: require(weights, &name("attn_k"), &[kv_dim, h])?,
-            v: require(weights, &name("attn_v"), &[kv_dim, h])?,
-            out: require(weights, &name("attn_output"), &[h, q_dim])?,
+            q: require_matrix(weights, &name("attn_q"), &[q_dim, h])?,
+            k: require_matrix(weights, &name("attn_k"), &[kv_dim, h])?,
+            v: require_matrix(weights, &name("attn_v"), &[kv_dim, h])?,
+            out: require_matrix(weights, &name("attn_output"), &[h, q_dim])?,
         })
     }
 

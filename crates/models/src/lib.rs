@@ -18,9 +18,10 @@ pub use error::{Error, Result};
 pub use kv_store::{KvStore, KvType, SeqBatch, SequenceKv};
 pub use weights::{GgufWeights, HfWeights, WeightSource};
 
-use formats::{GgufFile, HfCheckpoint};
+use std::sync::Arc;
+
+use formats::{GgufFile, HfCheckpoint, ModelBytes};
 use tensor::cpu::KernelSet;
-use tensor::ByteSource;
 
 /// Which positions of a batch need logits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +74,10 @@ pub trait Model: Send + Sync {
     fn kv_type(&self) -> KvType;
 }
 
-/// Loads the model a GGUF file describes; `source` holds the bytes `gguf` was parsed from.
-pub fn load(gguf: &GgufFile, source: ByteSource, opts: &LoadOptions) -> Result<Box<dyn Model>> {
+/// Loads the model a GGUF file describes; `file` holds the bytes `gguf` was parsed from.
+pub fn load(gguf: &GgufFile, file: Arc<ModelBytes>, opts: &LoadOptions) -> Result<Box<dyn Model>> {
     let config = ModelConfig::from_gguf(gguf)?;
-    build(config, &GgufWeights::new(gguf, source), opts)
+    build(config, &GgufWeights::new(gguf, file), opts)
 }
 
 /// Loads the model of a Hugging Face checkpoint folder.

@@ -2,7 +2,9 @@
 //! implements, the GGUF implementation (zero-copy views into the mapped file), and the checks
 //! every architecture uses (shape against hyperparameters, supported element type).
 
-use formats::{GgmlType, GgufFile, HfCheckpoint, SafeDtype};
+use std::sync::Arc;
+
+use formats::{GgmlType, GgufFile, HfCheckpoint, ModelBytes, SafeDtype};
 use tensor::{ByteSource, DType, Tensor};
 
 use crate::{Error, ModelConfig, Result};
@@ -11,18 +13,25 @@ use crate::{Error, ModelConfig, Result};
 pub trait WeightSource {
     /// The tensor called `name`, or `None` when absent. Errors are for present but unusable ones.
     fn get(&self, name: &str) -> Result<Option<Tensor>>;
+
+    /// Told that `tensor`, which this source handed out, was copied into another layout and
+    /// its bytes here will not be read again: a memory-mapped file may drop those pages from
+    /// memory. The default does nothing.
+    fn release(&self, tensor: &Tensor) {
+        let _ = tensor;
+    }
 }
 
 /// Tensors of a GGUF file, viewed in place in the file's bytes.
 pub struct GgufWeights<'a> {
     gguf: &'a GgufFile,
-    source: ByteSource,
+    file: Arc<ModelBytes>,
 }
 
 impl<'a> GgufWeights<'a> {
-    /// Views over `source`, which holds the bytes `gguf` was parsed from.
-    pub fn new(gguf: &'a GgufFile, source: ByteSource) -> Self {
-        Self { gguf, source }
+    /// Views over `file`, which holds the bytes `gguf` was parsed from.
+    pub fn new(gguf: &'a GgufFile, file: Arc<ModelBytes>) -> Self {
+        Self { gguf, file }
     }
 }
 
@@ -59,12 +68,19 @@ impl WeightSource for GgufWeights<'_> {
         })?;
         // GGUF lists dims innermost first; `Tensor` shapes are outermost first.
         let shape: Vec<usize> = info.dims.iter().rev().map(|&d| d as usize).collect();
-        Tensor::from_shared(dtype, shape, self.source.clone(), info.byte_range())
+        let source: ByteSource = self.file.clone();
+        Tensor::from_shared(dtype, shape, source, info.byte_range())
             .map(Some)
             .map_err(|source| Error::Tensor {
                 name: name.to_string(),
                 source,
             })
+    }
+
+    fn release(&self, tensor: &Tensor) {
+        if let Some(range) = tensor.shared_range() {
+            self.file.release(range);
+        }
     }
 }
 
@@ -75,6 +91,20 @@ pub fn require(weights: &dyn WeightSource, name: &str, shape: &[usize]) -> Resul
         .ok_or_else(|| Error::MissingTensor(name.to_string()))?;
     check_shape(name, &t, shape)?;
     Ok(t)
+}
+
+/// Like `require`, for a matrix (or stack of matrices) that only matrix products read: where
+/// its type has an interleaved layout (`tensor::interleaved`) it is re-laid once here, and the
+/// source releases the file's copy, so memory holds the weights once.
+pub fn require_matrix(weights: &dyn WeightSource, name: &str, shape: &[usize]) -> Result<Tensor> {
+    let t = require(weights, name, shape)?;
+    Ok(match t.interleaved() {
+        Some(interleaved) => {
+            weights.release(&t);
+            interleaved
+        }
+        None => t,
+    })
 }
 
 /// The tensor `name` with `shape`, or `None` when absent.

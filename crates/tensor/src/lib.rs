@@ -9,10 +9,11 @@
 pub mod cpu;
 mod dtype;
 mod error;
+pub mod interleaved;
 pub mod ops;
 pub mod quant;
 mod tensor;
 
 pub use dtype::DType;
 pub use error::{Error, Result};
-pub use tensor::{ByteSource, Storage, Tensor};
+pub use tensor::{ByteSource, Layout, Storage, Tensor};

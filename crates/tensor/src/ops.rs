@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::cpu::panel::{self, PanelFormat};
 use crate::cpu::{parallel, CacheRows, KernelSet, PanelFn};
 use crate::quant::activation::ActFormat;
-use crate::{Error, Result, Tensor};
+use crate::{Error, Layout, Result, Tensor};
 
 /// `out[t][r] = Σ_c w[r][c] · x[t][c]` for `n_tokens` activation rows: `x` is
 /// `[n_tokens, cols]`, `w` is `[rows, cols]`, `out` is `[n_tokens, rows]`.
@@ -62,13 +62,24 @@ pub fn matmul(
                     .expect("checked when the tensor was built");
                 let a = |t: usize| &act[t * act_row..(t + 1) * act_row];
                 let mut first_row = 0;
-                if let Some((format, kernel)) = kernels.panel(dtype).filter(|_| n_tokens >= 2) {
+                let panel_source = if w.layout() == Layout::Interleaved8 {
+                    let kernel = kernels
+                        .interleaved(dtype)
+                        .expect("every interleaved type has a kernel");
+                    Some((None, kernel))
+                } else if n_tokens >= 2 {
+                    kernels
+                        .panel(dtype)
+                        .map(|(format, kernel)| (Some((format, kernels.transpose_codes)), kernel))
+                } else {
+                    None
+                };
+                if let Some((packing, kernel)) = panel_source {
                     let panels = rows / panel::ROWS;
                     first_row = panels * panel::ROWS;
                     let job = PanelJob {
-                        format,
+                        packing,
                         kernel,
-                        transpose: kernels.transpose_codes,
                         act,
                         act_row,
                         n_tokens,
@@ -140,11 +151,11 @@ fn check_product(
 
 /// One batched product over eight-row panels: the quantized activations of `n_tokens` tokens
 /// (rows of `act_row` bytes) against the panels of one or more weights of the same type and
-/// shape.
+/// shape, either packed per call from file-layout rows (`packing`) or read in place from
+/// weights interleaved at load (`packing: None`, `Layout::Interleaved8`).
 struct PanelJob<'a> {
-    format: PanelFormat,
+    packing: Option<(PanelFormat, panel::TransposeCodesFn)>,
     kernel: PanelFn,
-    transpose: panel::TransposeCodesFn,
     act: &'a [u8],
     act_row: usize,
     n_tokens: usize,
@@ -152,10 +163,10 @@ struct PanelJob<'a> {
 }
 
 impl PanelJob<'_> {
-    /// Packs panels `0..panels` of each of the `K` weights `ws` in turn (a few per work item,
-    /// spread over the threads) and calls `emit(t0, r0, lanes)` with the K weights' values of
-    /// rows `r0..r0 + 8` for tokens `t0..t0 + lanes[k].len()` (up to four at a time), for
-    /// every token.
+    /// For panels `0..panels` of each of the `K` weights `ws` (a few per work item, spread
+    /// over the threads) calls `emit(t0, r0, lanes)` with the K weights' values of rows
+    /// `r0..r0 + 8` for tokens `t0..t0 + lanes[k].len()` (up to four at a time), for every
+    /// token.
     fn run<const K: usize>(
         &self,
         ws: [&Tensor; K],
@@ -167,29 +178,50 @@ impl PanelJob<'_> {
             .dtype()
             .row_bytes(cols)
             .expect("checked when the tensor was built");
+        let group_bytes = panel::ROWS * w_row;
         let a = |t: usize| &self.act[t * self.act_row..(t + 1) * self.act_row];
+        // All tokens against one panel (K of them) while it is in L1/L2.
+        let multiply = |p: usize, bufs: [&[u8]; K]| {
+            let mut lanes = [[[0.0f32; panel::ROWS]; 4]; K];
+            for t0 in (0..self.n_tokens).step_by(4) {
+                let t_end = (t0 + 4).min(self.n_tokens);
+                let acts: [&[u8]; 4] = std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
+                for (buf, lanes) in bufs.iter().zip(lanes.iter_mut()) {
+                    (self.kernel)(buf, &acts[..t_end - t0], lanes);
+                }
+                emit(
+                    t0,
+                    p * panel::ROWS,
+                    lanes.each_mut().map(|l| &mut l[..t_end - t0]),
+                );
+            }
+        };
+        let Some((format, transpose)) = self.packing else {
+            // Interleaved at load: each group is read in place, one stream per work item.
+            let chunk = panels.div_ceil(self.threads.max(1) * 8).max(1);
+            parallel::for_each_chunk(panels, chunk, self.threads, |range| {
+                for p in range {
+                    multiply(
+                        p,
+                        ws.map(|w| &w.bytes()[p * group_bytes..(p + 1) * group_bytes]),
+                    );
+                }
+            });
+            return;
+        };
         let chunk = panels.div_ceil(self.threads.max(1) * 8).clamp(1, 4);
         parallel::for_each_chunk(panels, chunk, self.threads, |range| {
             PANELS.with_borrow_mut(|bufs| {
                 bufs.resize_with(K, Vec::new);
                 for buf in bufs.iter_mut() {
-                    buf.resize(self.format.panel_bytes(cols), 0);
+                    buf.resize(format.panel_bytes(cols), 0);
                 }
                 for p in range {
-                    let r0 = p * panel::ROWS;
                     for (buf, w) in bufs.iter_mut().zip(ws) {
-                        let rows = &w.bytes()[r0 * w_row..(r0 + panel::ROWS) * w_row];
-                        self.format.pack(rows, buf, self.transpose);
+                        let rows = &w.bytes()[p * group_bytes..(p + 1) * group_bytes];
+                        format.pack(rows, buf, transpose);
                     }
-                    let mut lanes = [[[0.0f32; panel::ROWS]; 4]; K];
-                    for t0 in (0..self.n_tokens).step_by(4) {
-                        let t_end = (t0 + 4).min(self.n_tokens);
-                        let acts: [&[u8]; 4] = std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
-                        for (buf, lanes) in bufs.iter().zip(lanes.iter_mut()) {
-                            (self.kernel)(buf, &acts[..t_end - t0], lanes);
-                        }
-                        emit(t0, r0, lanes.each_mut().map(|l| &mut l[..t_end - t0]));
-                    }
+                    multiply(p, std::array::from_fn(|k| bufs[k].as_slice()));
                 }
             });
         });
@@ -224,10 +256,16 @@ pub fn swiglu(
     }
     let (rows, cols) = (gate.rows(), gate.cols());
     let dtype = gate.dtype();
-    let fused = ActFormat::for_weights(dtype)
-        .zip(kernels.panel(dtype))
-        .filter(|_| n_tokens >= 2 && rows >= panel::ROWS);
-    let Some((act_format, (format, kernel))) = fused else {
+    let interleaved = [gate, up].map(|w| w.layout() == Layout::Interleaved8);
+    let panel_source = match interleaved {
+        [true, true] => kernels.interleaved(dtype).map(|kernel| (None, kernel)),
+        [false, false] if n_tokens >= 2 && rows >= panel::ROWS => kernels
+            .panel(dtype)
+            .map(|(format, kernel)| (Some((format, kernels.transpose_codes)), kernel)),
+        _ => None,
+    };
+    let fused = ActFormat::for_weights(dtype).zip(panel_source);
+    let Some((act_format, (packing, kernel))) = fused else {
         // Unfused: the up projection in a per-thread buffer that only grows (this is the
         // single-token path of every decode step).
         return UP_SCRATCH.with_borrow_mut(|buf| {
@@ -255,9 +293,8 @@ pub fn swiglu(
         let act: &[u8] = act;
         let panels = rows / panel::ROWS;
         let job = PanelJob {
-            format,
+            packing,
             kernel,
-            transpose: kernels.transpose_codes,
             act,
             act_row,
             n_tokens,

@@ -1,6 +1,7 @@
 //! `Tensor`: an element type, a shape (outermost dimension first, so a weight matrix is
-//! `[rows, cols]` with `cols` contiguous) and storage that is either a byte range of a shared
-//! buffer (a memory-mapped model file: zero copy) or an owned `f32` vector.
+//! `[rows, cols]` with `cols` contiguous), a layout (rows as in the file, or re-laid at load for
+//! the kernels: `interleaved`) and storage that is either a byte range of a shared buffer (a
+//! memory-mapped model file: zero copy) or an owned `f32` vector.
 
 use std::sync::Arc;
 
@@ -23,12 +24,23 @@ pub enum Storage {
     OwnedF32(Vec<f32>),
 }
 
+/// How a tensor's rows are laid out in its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Row after row, each row its blocks in order: the file's layout.
+    Rows,
+    /// Groups of eight rows interleaved block by block (`crate::interleaved`); only the matrix
+    /// products read it directly.
+    Interleaved8,
+}
+
 /// A dense tensor of any supported element type.
 #[derive(Clone)]
 pub struct Tensor {
     dtype: DType,
     shape: Vec<usize>,
     storage: Storage,
+    layout: Layout,
 }
 
 impl std::fmt::Debug for Tensor {
@@ -59,6 +71,7 @@ impl Tensor {
             dtype,
             shape,
             storage: Storage::Shared { source, range },
+            layout: Layout::Rows,
         })
     }
 
@@ -77,7 +90,47 @@ impl Tensor {
             dtype: DType::F32,
             shape,
             storage: Storage::OwnedF32(values),
+            layout: Layout::Rows,
         })
+    }
+
+    /// The same values with each matrix's rows interleaved eight at a time for the kernels
+    /// (`Layout::Interleaved8`), in a new buffer of the same size; `None` when `dtype` has no
+    /// interleaved layout, the tensor is not in file layout, or a matrix's row count (the
+    /// second-innermost dimension) is not a multiple of eight.
+    pub fn interleaved(&self) -> Option<Tensor> {
+        let rows_per_matrix = *self.shape.iter().rev().nth(1)?;
+        if self.layout != Layout::Rows
+            || !crate::interleaved::supports(self.dtype)
+            || !rows_per_matrix.is_multiple_of(crate::interleaved::ROWS)
+        {
+            return None;
+        }
+        let row_bytes = self.dtype.row_bytes(self.cols())?;
+        let bytes = crate::interleaved::interleave(self.dtype, self.bytes(), row_bytes);
+        let len = bytes.len();
+        Some(Tensor {
+            dtype: self.dtype,
+            shape: self.shape.clone(),
+            storage: Storage::Shared {
+                source: Arc::new(bytes),
+                range: 0..len,
+            },
+            layout: Layout::Interleaved8,
+        })
+    }
+
+    /// How the rows are laid out.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The byte range of the shared buffer this tensor views, if it views one.
+    pub fn shared_range(&self) -> Option<std::ops::Range<usize>> {
+        match &self.storage {
+            Storage::Shared { range, .. } => Some(range.clone()),
+            Storage::OwnedF32(_) => None,
+        }
     }
 
     /// Element type.
@@ -105,7 +158,7 @@ impl Tensor {
         self.n_elements() / self.cols().max(1)
     }
 
-    /// The raw bytes in the storage's element type.
+    /// The raw bytes in the storage's element type and `layout()`.
     pub fn bytes(&self) -> &[u8] {
         match &self.storage {
             Storage::Shared { source, range } => &(**source).as_ref()[range.clone()],
@@ -113,8 +166,14 @@ impl Tensor {
         }
     }
 
-    /// Bytes of row `i` (all but the innermost dimension flattened).
+    /// Bytes of row `i` (all but the innermost dimension flattened), for the file layout
+    /// (`Layout::Rows`) only: an interleaved row is not contiguous.
     pub fn row_bytes(&self, i: usize) -> &[u8] {
+        assert_eq!(
+            self.layout,
+            Layout::Rows,
+            "row_bytes of an interleaved tensor"
+        );
         let n = self
             .dtype
             .row_bytes(self.cols())
@@ -124,12 +183,29 @@ impl Tensor {
 
     /// Row `i` converted to f32 into `out` (`out.len() == cols`).
     pub fn dequantize_row(&self, i: usize, out: &mut [f32]) {
-        crate::quant::dequantize(self.dtype, self.row_bytes(i), out);
+        match self.layout {
+            Layout::Rows => crate::quant::dequantize(self.dtype, self.row_bytes(i), out),
+            Layout::Interleaved8 => {
+                let n = self
+                    .dtype
+                    .row_bytes(self.cols())
+                    .expect("checked when built");
+                let rows = crate::interleaved::ROWS;
+                let group = &self.bytes()[i / rows * rows * n..][..rows * n];
+                let mut row = vec![0u8; n];
+                crate::interleaved::file_row(self.dtype, group, i % rows, &mut row);
+                crate::quant::dequantize(self.dtype, &row, out);
+            }
+        }
     }
 
     /// Sub-tensor `i` along the outermost dimension (e.g. one expert of a stacked
     /// `[n_experts, rows, cols]` tensor): a view of the same bytes, no copy.
     pub fn outer_slice(&self, i: usize) -> Tensor {
+        assert!(
+            self.layout == Layout::Rows || self.shape.len() >= 3,
+            "the rows of an interleaved matrix are not contiguous"
+        );
         let shape = self.shape[1..].to_vec();
         let per = self.bytes().len() / self.shape[0].max(1);
         let range = i * per..(i + 1) * per;
@@ -144,13 +220,21 @@ impl Tensor {
             dtype: self.dtype,
             shape,
             storage,
+            layout: self.layout,
         }
     }
 
     /// The whole tensor as f32 values.
     pub fn to_f32_vec(&self) -> Vec<f32> {
         let mut out = vec![0.0; self.n_elements()];
-        crate::quant::dequantize(self.dtype, self.bytes(), &mut out);
+        match self.layout {
+            Layout::Rows => crate::quant::dequantize(self.dtype, self.bytes(), &mut out),
+            Layout::Interleaved8 => {
+                for (i, row) in out.chunks_exact_mut(self.cols().max(1)).enumerate() {
+                    self.dequantize_row(i, row);
+                }
+            }
+        }
         out
     }
 }

@@ -148,6 +148,8 @@ pub struct KernelSet {
     pub softmax: SoftmaxFn,
     /// SwiGLU's gating.
     pub silu_mul: SiluMulFn,
+    /// Eight interleaved Q4_0 rows (`crate::interleaved`) · one to four Q8 activation rows.
+    pub interleaved_q4_0: PanelFn,
     /// Panel kernels for Q4_0, Q8_0, Q4_K and Q6_K, in that order; `None` where this set
     /// computes batches with the dot products (the scalar set: it is the specification).
     pub panels: Option<[PanelFn; 4]>,
@@ -209,6 +211,17 @@ impl KernelSet {
             panel::PanelFormat::Q6K => 3,
         };
         Some((format, kernels[index]))
+    }
+}
+
+impl KernelSet {
+    /// The kernel for weights of `dtype` in `Layout::Interleaved8`, for the types that have
+    /// that layout: eight rows of a group against one to four tokens, as a panel kernel.
+    pub fn interleaved(&self, dtype: DType) -> Option<PanelFn> {
+        match dtype {
+            DType::Q4_0 => Some(self.interleaved_q4_0),
+            _ => None,
+        }
     }
 }
 

@@ -38,6 +38,7 @@ pub static KERNELS: KernelSet = KernelSet {
     transpose_codes: super::panel::transpose_codes,
     softmax,
     silu_mul,
+    interleaved_q4_0,
     panels: None,
 };
 
@@ -110,6 +111,29 @@ quantized_dots! {
     dot_q5_k => DType::Q5K,
     dot_q6_k => DType::Q6K,
     dot_iq4_xs => DType::Iq4Xs,
+}
+
+/// Eight interleaved Q4_0 rows (one group, `crate::interleaved`) · one to four Q8 activation
+/// rows: each row's blocks are restored to file layout and go through `dot_q4_0`'s arithmetic,
+/// so this equals `dot_q4_0` on the original rows.
+pub fn interleaved_q4_0(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+    let dtype = DType::Q4_0;
+    let nb = group.len() / crate::interleaved::Q4_0_GROUP_BLOCK;
+    let mut block = [0u8; crate::quant::q4_0::BLOCK_BYTES];
+    let (mut w, mut x) = ([0.0f32; 32], [0.0f32; 32]);
+    for (a, out) in acts.iter().zip(out.iter_mut()) {
+        for (r, o) in out.iter_mut().enumerate() {
+            let mut sum = 0.0f32;
+            for b in 0..nb {
+                crate::interleaved::file_block(dtype, group, b, r, &mut block);
+                dequantize_block(dtype, &block, &mut w);
+                let ab = &a[b * activation::Q8_BYTES..(b + 1) * activation::Q8_BYTES];
+                activation::dequantize(ActFormat::Q8, ab, &mut x);
+                sum += w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>();
+            }
+            *o = sum;
+        }
+    }
 }
 
 macro_rules! four_token_dots {

@@ -11,6 +11,7 @@
 use std::arch::x86_64::*;
 
 use super::{panel, CacheRows, KernelSet};
+use crate::interleaved::{Q4_0_CODES, Q4_0_GROUP_BLOCK};
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
 use crate::quant::k_quants::{self, scale_min_k4};
@@ -42,6 +43,7 @@ static KERNELS: KernelSet = KernelSet {
     transpose_codes,
     softmax,
     silu_mul,
+    interleaved_q4_0,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
@@ -1492,6 +1494,7 @@ fn store_lanes<const N: usize>(acc: [__m256; N], out: &mut [[f32; 8]; 4]) {
 }
 
 panel_entry! {
+    interleaved_q4_0 => interleaved_q4_0_avx2,
     panel_q4_0 => panel_q4_0_avx2,
     panel_q8_0 => panel_q8_0_avx2,
     panel_q4_k => panel_q4_k_avx2,
@@ -1521,6 +1524,54 @@ unsafe fn panel_q4_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &
                 }
             }
             let (d, off) = (load8f(p), load8f(p.add(32)));
+            for t in 0..N {
+                let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
+                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
+                acc[t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[t]);
+            }
+        }
+    }
+    store_lanes(acc, out);
+}
+
+/// Interleaved Q4_0 group (`crate::interleaved`) · N Q8 activation rows: the decode kernel, and
+/// the prompt kernel for these weights. Per block, each 32-byte code vector splits into its low
+/// and high nibbles (values `4q..` and `16 + 4q..` of the eight rows), and each half meets four
+/// broadcast activation bytes in one `vpmaddubsw`; eight of those summed in i16 (at most
+/// 8 · 2 · 15 · 127 = 30,480) and one `vpmaddwd` give the eight rows' block sums as lanes.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn interleaved_q4_0_avx2<const N: usize>(
+    group: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
+    let nb = panel_blocks(group, Q4_0_GROUP_BLOCK, &acts, Q8_BYTES);
+    let (ones, low) = (_mm256_set1_epi16(1), _mm256_set1_epi8(0x0f));
+    let minus8 = _mm256_set1_ps(-8.0);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: b < nb: group block b (144 bytes) and activation block b (40 bytes) of each
+        // row lie inside the slices checked by `panel_blocks`.
+        unsafe {
+            let p = group.as_ptr().add(b * Q4_0_GROUP_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
+            let mut s16 = [_mm256_setzero_si256(); N];
+            for q in 0..4 {
+                let v = load32(p.add(Q4_0_CODES + 32 * q));
+                let lo = _mm256_and_si256(v, low);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low);
+                for t in 0..N {
+                    let xl = bcast4(a[t].add(8 + 4 * q));
+                    let xh = bcast4(a[t].add(24 + 4 * q));
+                    let both = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(lo, xl),
+                        _mm256_maddubs_epi16(hi, xh),
+                    );
+                    s16[t] = _mm256_add_epi16(s16[t], both);
+                }
+            }
+            let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
+            let off = _mm256_mul_ps(d, minus8);
             for t in 0..N {
                 let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
                 acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);

@@ -17,7 +17,7 @@ use crate::kv_store::{KvStore, KvType, SeqBatch};
 use crate::layers::{
     self, Activations, AttentionShape, AttentionWeights, BatchLayout, FeedForward,
 };
-use crate::weights::{optional, require, require_vector, WeightSource};
+use crate::weights::{optional_matrix, require, require_matrix, require_vector, WeightSource};
 use crate::{LoadOptions, Model, ModelConfig, Result};
 
 /// Weights of one decoder layer.
@@ -52,7 +52,14 @@ impl Llama {
     ) -> Result<Self> {
         config.validate()?;
         let (h, v, hd) = (config.hidden_size, config.vocab_size, config.head_dim);
-        let token_embd = require(weights, "token_embd.weight", &[v, h])?;
+        let output = optional_matrix(weights, "output.weight", &[v, h])?;
+        // A tied embedding is also the output matrix: laid out for the products (its lookups
+        // read one row at a time in any layout). llama.cpp falls back to the embedding the same
+        // way when a file has no output tensor.
+        let token_embd = match output {
+            Some(_) => require(weights, "token_embd.weight", &[v, h])?,
+            None => require_matrix(weights, "token_embd.weight", &[v, h])?,
+        };
         let layers = (0..config.n_layers)
             .map(|i| {
                 let name = |t: &str| format!("blk.{i}.{t}.weight");
@@ -74,10 +81,7 @@ impl Llama {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let output = match optional(weights, "output.weight", &[v, h])? {
-            Some(t) => t,
-            None => token_embd.clone(), // tied embeddings
-        };
+        let output = output.unwrap_or_else(|| token_embd.clone());
         Ok(Self {
             token_embd,
             layers,

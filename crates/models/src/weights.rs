@@ -97,14 +97,28 @@ pub fn require(weights: &dyn WeightSource, name: &str, shape: &[usize]) -> Resul
 /// its type has an interleaved layout (`tensor::interleaved`) it is re-laid once here, and the
 /// source releases the file's copy, so memory holds the weights once.
 pub fn require_matrix(weights: &dyn WeightSource, name: &str, shape: &[usize]) -> Result<Tensor> {
-    let t = require(weights, name, shape)?;
-    Ok(match t.interleaved() {
+    Ok(for_products(weights, require(weights, name, shape)?))
+}
+
+/// Like `optional`, for a matrix that only matrix products read (as `require_matrix`).
+pub fn optional_matrix(
+    weights: &dyn WeightSource,
+    name: &str,
+    shape: &[usize],
+) -> Result<Option<Tensor>> {
+    Ok(optional(weights, name, shape)?.map(|t| for_products(weights, t)))
+}
+
+/// `t` interleaved for the product kernels when its type has that layout, with the source's
+/// copy released; otherwise `t` itself.
+fn for_products(weights: &dyn WeightSource, t: Tensor) -> Tensor {
+    match t.interleaved() {
         Some(interleaved) => {
             weights.release(&t);
             interleaved
         }
         None => t,
-    })
+    }
 }
 
 /// The tensor `name` with `shape`, or `None` when absent.

@@ -5,71 +5,131 @@
 //! prompt path reads these groups directly too. The layout has exactly the bytes of the file's
 //! rows, so the interleaved copy replaces the file's pages rather than adding to them.
 //!
-//! Q4_0, per group of eight rows and per 32-value block (144 bytes, as eight file blocks): the
-//! eight rows' f16 scales `d`, then four 32-byte vectors; vector `q` holds, for row `r` in bytes
-//! `4r..4r + 4`, the file's code bytes `4q..4q + 4` of that row's block (low nibbles values
-//! `4q..4q + 4`, high nibbles values `16 + 4q..`). Groups follow one another, so group `g` is
-//! bytes `g·8·row_bytes..(g + 1)·8·row_bytes` of the tensor. The idea is llama.cpp's repacked
-//! `block_q4_0x8`; the byte order here is our own.
+//! Per group of eight rows and per block, the group block holds each field of the file's block
+//! (a `Segment`) for the eight rows, one field after another; within a field, unit `u` of row
+//! `r` (units of 1, 2 or 4 bytes) sits at unit index `8u + r`. So a 4-byte-unit field is a run
+//! of 32-byte vectors whose lanes are the rows, and a 2-byte field such as `d` is the rows'
+//! eight f16 scales. Groups follow one another, so group `g` is bytes
+//! `g·8·row_bytes..(g + 1)·8·row_bytes` of the tensor.
+//!
+//! - Q4_0 (144 bytes per block): `d` ×8, then the 16 code bytes as four vectors; vector `q`
+//!   holds code bytes `4q..4q + 4` of each row (low nibbles values `4q..`, high `16 + 4q..`).
+//! - Q6_K (1,680 bytes per block): `d` ×8, the sixteen i8 sub-block scales as `[k][r]` bytes,
+//!   then for each half `h` of the block and each `l = 4g` (g < 8) three vectors: `ql` bytes
+//!   `64h + l..`, `ql` bytes `64h + 32 + l..` and `qh` bytes `32h + l..` (together the codes of
+//!   values `128h + l`, `+ 32`, `+ 64` and `+ 96`, four each), in the order the kernel
+//!   reads them, so a group streams front to back.
+//!
+//! The idea is llama.cpp's repacked `block_q4_0x8`; the byte order here is our own.
 
+use crate::cpu::parallel;
+use crate::quant::k_quants::Q6K_BYTES;
 use crate::quant::q4_0;
 use crate::DType;
 
 /// Rows per group (the lanes of an f32 or i32 AVX2 vector).
 pub const ROWS: usize = 8;
 
-/// Bytes of one Q4_0 block of a group: eight f16 scales and four 32-byte code vectors.
+/// Bytes of one Q4_0 block of a group.
 pub const Q4_0_GROUP_BLOCK: usize = ROWS * q4_0::BLOCK_BYTES;
-
 /// Byte offset of the code vectors in a Q4_0 group block.
 pub const Q4_0_CODES: usize = 2 * ROWS;
 
+/// Bytes of one Q6_K block of a group.
+pub const Q6K_GROUP_BLOCK: usize = ROWS * Q6K_BYTES;
+/// Byte offset of the `[k][r]` sub-block scales in a Q6_K group block.
+pub const Q6K_SCALES: usize = 2 * ROWS;
+/// Byte offset of the code vectors (`ql`, `ql`, `qh` triples) in a Q6_K group block.
+pub const Q6K_CODES: usize = Q6K_SCALES + 16 * ROWS;
+
+/// One field of a file block: `len` bytes at `at`, interleaved in units of `unit` bytes.
+struct Segment {
+    at: usize,
+    len: usize,
+    unit: usize,
+}
+
+const fn seg(at: usize, len: usize, unit: usize) -> Segment {
+    Segment { at, len, unit }
+}
+
+/// The fields of a block of `dtype`, in their order in the group block; `None` for the types
+/// without an interleaved layout.
+fn segments(dtype: DType) -> Option<&'static [Segment]> {
+    const Q4_0: [Segment; 2] = [seg(0, 2, 2), seg(2, 16, 4)];
+    const Q6K: [Segment; 50] = q6k_segments();
+    match dtype {
+        DType::Q4_0 => Some(&Q4_0),
+        DType::Q6K => Some(&Q6K),
+        _ => None,
+    }
+}
+
+/// Q6_K's fields: `d` (at 208), the scales (at 192), then per half and per four values the two
+/// `ql` runs and the `qh` run.
+const fn q6k_segments() -> [Segment; 50] {
+    let mut s = [const { seg(0, 0, 1) }; 50];
+    s[0] = seg(208, 2, 2);
+    s[1] = seg(192, 16, 1);
+    let mut i = 0;
+    while i < 16 {
+        let (h, l) = (i / 8, 4 * (i % 8));
+        s[2 + 3 * i] = seg(64 * h + l, 4, 4);
+        s[3 + 3 * i] = seg(64 * h + 32 + l, 4, 4);
+        s[4 + 3 * i] = seg(128 + 32 * h + l, 4, 4);
+        i += 1;
+    }
+    s
+}
+
 /// True when weights of `dtype` have an interleaved layout.
-pub const fn supports(dtype: DType) -> bool {
-    matches!(dtype, DType::Q4_0)
+pub fn supports(dtype: DType) -> bool {
+    segments(dtype).is_some()
+}
+
+/// Calls `f(file_offset, group_offset, len)` for each run of bytes that row `r`'s block and
+/// the group block share.
+fn for_each_run(dtype: DType, r: usize, mut f: impl FnMut(usize, usize, usize)) {
+    let mut base = 0;
+    for s in segments(dtype).expect("a type with an interleaved layout") {
+        for u in 0..s.len / s.unit {
+            f(s.at + u * s.unit, base + (u * ROWS + r) * s.unit, s.unit);
+        }
+        base += ROWS * s.len;
+    }
 }
 
 /// Interleaves `src` (whole groups of eight rows of `row_bytes` bytes each, in file layout) into
-/// a new buffer of the same length. `dtype` must be one that `supports` accepts.
+/// a new buffer of the same length, groups spread over the machine's cores. `dtype` must be one
+/// that `supports` accepts.
 pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize) -> Vec<u8> {
-    assert!(supports(dtype) && src.len().is_multiple_of(ROWS * row_bytes));
-    let mut out = vec![0u8; src.len()];
     let group_bytes = ROWS * row_bytes;
-    for (rows, group) in src
-        .chunks_exact(group_bytes)
-        .zip(out.chunks_exact_mut(group_bytes))
-    {
-        for (b, block) in group.chunks_exact_mut(Q4_0_GROUP_BLOCK).enumerate() {
-            for r in 0..ROWS {
-                let file = &rows[r * row_bytes + b * q4_0::BLOCK_BYTES..][..q4_0::BLOCK_BYTES];
-                block[2 * r..2 * r + 2].copy_from_slice(&file[..2]);
-                for q in 0..4 {
-                    let at = Q4_0_CODES + 32 * q + 4 * r;
-                    block[at..at + 4].copy_from_slice(&file[2 + 4 * q..2 + 4 * q + 4]);
+    assert!(supports(dtype) && src.len().is_multiple_of(group_bytes));
+    let (bb, gb) = (dtype.block_bytes(), ROWS * dtype.block_bytes());
+    let mut out = vec![0u8; src.len()];
+    let threads = parallel::physical_cores();
+    parallel::for_each_range_mut(&mut out, group_bytes, threads, |groups, part| {
+        for (g, group) in groups.zip(part.chunks_exact_mut(group_bytes)) {
+            let rows = &src[g * group_bytes..(g + 1) * group_bytes];
+            for (b, block) in group.chunks_exact_mut(gb).enumerate() {
+                for r in 0..ROWS {
+                    let file = &rows[r * row_bytes + b * bb..][..bb];
+                    for_each_run(dtype, r, |from, to, n| {
+                        block[to..to + n].copy_from_slice(&file[from..from + n])
+                    });
                 }
             }
         }
-    }
+    });
     out
 }
 
 /// Row `r` of block `b` of an interleaved `group`, in file layout, into `out`
 /// (`dtype.block_bytes()` bytes).
 pub fn file_block(dtype: DType, group: &[u8], b: usize, r: usize, out: &mut [u8]) {
-    debug_assert_eq!(dtype, DType::Q4_0);
-    let block = &group[b * Q4_0_GROUP_BLOCK..(b + 1) * Q4_0_GROUP_BLOCK];
-    out[..2].copy_from_slice(&block[2 * r..2 * r + 2]);
-    for q in 0..4 {
-        let at = Q4_0_CODES + 32 * q + 4 * r;
-        out[2 + 4 * q..2 + 4 * q + 4].copy_from_slice(&block[at..at + 4]);
-    }
-}
-
-/// Row `r` of an interleaved `group` (eight rows of `row_bytes`), in file layout, into `out`
-/// (`row_bytes` bytes).
-pub(crate) fn file_row(dtype: DType, group: &[u8], r: usize, out: &mut [u8]) {
-    let bb = dtype.block_bytes();
-    for (b, block) in out.chunks_exact_mut(bb).enumerate() {
-        file_block(dtype, group, b, r, block);
-    }
+    let gb = ROWS * dtype.block_bytes();
+    let block = &group[b * gb..(b + 1) * gb];
+    for_each_run(dtype, r, |to, from, n| {
+        out[to..to + n].copy_from_slice(&block[from..from + n])
+    });
 }

@@ -192,9 +192,12 @@ impl Tensor {
                     .expect("checked when built");
                 let rows = crate::interleaved::ROWS;
                 let group = &self.bytes()[i / rows * rows * n..][..rows * n];
-                let mut row = vec![0u8; n];
-                crate::interleaved::file_row(self.dtype, group, i % rows, &mut row);
-                crate::quant::dequantize(self.dtype, &row, out);
+                let (bs, mut block) = (self.dtype.block_size(), [0u8; 256]);
+                let block = &mut block[..self.dtype.block_bytes()];
+                for (b, out) in out.chunks_exact_mut(bs).enumerate() {
+                    crate::interleaved::file_block(self.dtype, group, b, i % rows, block);
+                    crate::quant::dequantize_block(self.dtype, block, out);
+                }
             }
         }
     }

@@ -39,6 +39,7 @@ pub static KERNELS: KernelSet = KernelSet {
     softmax,
     silu_mul,
     interleaved_q4_0,
+    interleaved_q6_k,
     panels: None,
 };
 
@@ -113,27 +114,42 @@ quantized_dots! {
     dot_iq4_xs => DType::Iq4Xs,
 }
 
-/// Eight interleaved Q4_0 rows (one group, `crate::interleaved`) · one to four Q8 activation
-/// rows: each row's blocks are restored to file layout and go through `dot_q4_0`'s arithmetic,
-/// so this equals `dot_q4_0` on the original rows.
-pub fn interleaved_q4_0(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
-    let dtype = DType::Q4_0;
-    let nb = group.len() / crate::interleaved::Q4_0_GROUP_BLOCK;
-    let mut block = [0u8; crate::quant::q4_0::BLOCK_BYTES];
-    let (mut w, mut x) = ([0.0f32; 32], [0.0f32; 32]);
+/// Eight interleaved rows of `dtype` (one group, `crate::interleaved`) · one to four activation
+/// rows: each row's blocks are restored to file layout and go through `dot_quantized`'s
+/// arithmetic, so this equals the one-row dot product on the original rows.
+fn interleaved_dot(dtype: DType, group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+    let format = ActFormat::for_weights(dtype).expect("a block-quantized type");
+    let (bs, ab) = (dtype.block_size(), format.block_bytes());
+    let nb = group.len() / (crate::interleaved::ROWS * dtype.block_bytes());
+    let mut block = [0u8; 256];
+    let block = &mut block[..dtype.block_bytes()];
+    let (mut w, mut x) = ([0.0f32; 256], [0.0f32; 256]);
     for (a, out) in acts.iter().zip(out.iter_mut()) {
         for (r, o) in out.iter_mut().enumerate() {
             let mut sum = 0.0f32;
             for b in 0..nb {
-                crate::interleaved::file_block(dtype, group, b, r, &mut block);
-                dequantize_block(dtype, &block, &mut w);
-                let ab = &a[b * activation::Q8_BYTES..(b + 1) * activation::Q8_BYTES];
-                activation::dequantize(ActFormat::Q8, ab, &mut x);
-                sum += w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>();
+                crate::interleaved::file_block(dtype, group, b, r, block);
+                dequantize_block(dtype, block, &mut w[..bs]);
+                activation::dequantize(format, &a[b * ab..(b + 1) * ab], &mut x[..bs]);
+                sum += w[..bs]
+                    .iter()
+                    .zip(&x[..bs])
+                    .map(|(a, b)| a * b)
+                    .sum::<f32>();
             }
             *o = sum;
         }
     }
+}
+
+/// Eight interleaved Q4_0 rows · one to four Q8 activation rows.
+pub fn interleaved_q4_0(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+    interleaved_dot(DType::Q4_0, group, acts, out);
+}
+
+/// Eight interleaved Q6_K rows · one to four Q8K activation rows.
+pub fn interleaved_q6_k(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+    interleaved_dot(DType::Q6K, group, acts, out);
 }
 
 macro_rules! four_token_dots {

@@ -11,7 +11,10 @@
 use std::arch::x86_64::*;
 
 use super::{panel, CacheRows, KernelSet};
-use crate::interleaved::{Q4_0_CODES, Q4_0_GROUP_BLOCK};
+use crate::interleaved::{
+    Q4_0_CODES, Q4_0_GROUP_BLOCK, Q6K_CODES as Q6K_X8_CODES, Q6K_GROUP_BLOCK,
+    Q6K_SCALES as Q6K_X8_SCALES,
+};
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
 use crate::quant::k_quants::{self, scale_min_k4};
@@ -44,6 +47,7 @@ static KERNELS: KernelSet = KernelSet {
     softmax,
     silu_mul,
     interleaved_q4_0,
+    interleaved_q6_k,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
@@ -1495,6 +1499,7 @@ fn store_lanes<const N: usize>(acc: [__m256; N], out: &mut [[f32; 8]; 4]) {
 
 panel_entry! {
     interleaved_q4_0 => interleaved_q4_0_avx2,
+    interleaved_q6_k => interleaved_q6_k_avx2,
     panel_q4_0 => panel_q4_0_avx2,
     panel_q8_0 => panel_q8_0_avx2,
     panel_q4_k => panel_q4_k_avx2,
@@ -1576,6 +1581,97 @@ unsafe fn interleaved_q4_0_avx2<const N: usize>(
                 let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
                 acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
                 acc[t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[t]);
+            }
+        }
+    }
+    store_lanes(acc, out);
+}
+
+/// Interleaved Q6_K group (`crate::interleaved`) · N Q8K activation rows, reading each block's
+/// code vectors in storage order. Per half block and per four values `l`, one `ql` vector
+/// pair and one `qh` vector give the 6-bit codes (0..63) of
+/// values `l`, `l + 32`, `l + 64` and `l + 96` of the eight rows; two `vpmaddubsw` of one
+/// 16-value sub-block (at most 2 · 2 · 63 · 127 = 32,004) are summed in i16 and widened by the
+/// rows' sub-block scales with `vpmaddwd`. The −32 offset comes out once per block through the
+/// activation's 16-value sums, two sub-blocks per `vpmaddwd`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn interleaved_q6_k_avx2<const N: usize>(
+    group: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
+    let nb = panel_blocks(group, Q6K_GROUP_BLOCK, &acts, Q8K_BYTES);
+    let (nib, two) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: b < nb: group block b (1,680 bytes) and activation block b (292 bytes) of
+        // each row lie inside the slices checked by `panel_blocks`.
+        unsafe {
+            let p = group.as_ptr().add(b * Q6K_GROUP_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
+            // Lane r of scale vector k: the row's sub-block scale k as an i16, twice.
+            let sc: [__m256i; 16] = std::array::from_fn(|k| {
+                let v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(Q6K_X8_SCALES + 8 * k).cast()));
+                _mm256_blend_epi16::<0xaa>(v, _mm256_slli_epi32::<16>(v))
+            });
+            let mut s32 = [_mm256_setzero_si256(); N];
+            for half in 0..2 {
+                for g in (0..8).step_by(2) {
+                    // Values 128·half + 4g.. (+32, +64, +96) and the next four: sub-blocks
+                    // k = 8·half + g/4 (+2, +4, +6).
+                    let mut codes = [[_mm256_setzero_si256(); 2]; 4];
+                    for (i, g) in [g, g + 1].into_iter().enumerate() {
+                        let v = p.add(Q6K_X8_CODES + 96 * (8 * half + g));
+                        let (la, lb, h) = (load32(v), load32(v.add(32)), load32(v.add(64)));
+                        let hi = |shifted: __m256i| _mm256_and_si256(shifted, two);
+                        codes[0][i] = _mm256_or_si256(
+                            _mm256_and_si256(la, nib),
+                            hi(_mm256_slli_epi16::<4>(h)),
+                        );
+                        codes[1][i] = _mm256_or_si256(
+                            _mm256_and_si256(lb, nib),
+                            hi(_mm256_slli_epi16::<2>(h)),
+                        );
+                        codes[2][i] = _mm256_or_si256(
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(la), nib),
+                            hi(h),
+                        );
+                        codes[3][i] = _mm256_or_si256(
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(lb), nib),
+                            hi(_mm256_srli_epi16::<2>(h)),
+                        );
+                    }
+                    for (j, pair) in codes.iter().enumerate() {
+                        let k = 8 * half + 2 * j + g / 4;
+                        let at = 4 + 128 * half + 32 * j + 4 * g;
+                        for t in 0..N {
+                            let s16 = _mm256_add_epi16(
+                                _mm256_maddubs_epi16(pair[0], bcast4(a[t].add(at))),
+                                _mm256_maddubs_epi16(pair[1], bcast4(a[t].add(at + 4))),
+                            );
+                            s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16, sc[k]));
+                        }
+                    }
+                }
+            }
+            let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
+            // Lane r of pair vector q: the row's scales 2q and 2q + 1 as i16s.
+            let pairs: [__m256i; 8] =
+                std::array::from_fn(|q| _mm256_blend_epi16::<0xaa>(sc[2 * q], sc[2 * q + 1]));
+            for t in 0..N {
+                let mut o32 = _mm256_setzero_si256();
+                for (q, pair) in pairs.iter().enumerate() {
+                    o32 = _mm256_add_epi32(
+                        o32,
+                        _mm256_madd_epi16(*pair, bcast4(a[t].add(260 + 4 * q))),
+                    );
+                }
+                let s = _mm256_sub_epi32(s32[t], _mm256_slli_epi32::<5>(o32));
+                acc[t] = _mm256_fmadd_ps(
+                    _mm256_cvtepi32_ps(s),
+                    _mm256_mul_ps(d, f32x8_at(a[t])),
+                    acc[t],
+                );
             }
         }
     }

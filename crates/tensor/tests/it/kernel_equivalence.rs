@@ -517,8 +517,13 @@ fn fused_swiglu_matches_two_products_and_gating() {
 fn interleaved_kernels_match_scalar_dot_products_of_the_file_rows() {
     use tensor::interleaved;
     let mut rng = Rng(0x1a7e_41ed);
-    let dtype = DType::Q4_0;
-    for len in [32, 256, 2048] {
+    for (dtype, len) in [
+        (DType::Q4_0, 32),
+        (DType::Q4_0, 256),
+        (DType::Q4_0, 2048),
+        (DType::Q6K, 256),
+        (DType::Q6K, 2048),
+    ] {
         for _ in 0..6 {
             let rows: Vec<Vec<u8>> = (0..interleaved::ROWS)
                 .map(|_| random_blocks(&mut rng, dtype, len))
@@ -548,8 +553,8 @@ fn interleaved_kernels_match_scalar_dot_products_of_the_file_rows() {
                             let err = (got[t][r] as f64 - one).abs() / scale;
                             assert!(
                                 err < 1e-5,
-                                "{} interleaved len {len} n {n} token {t} row {r}: {} vs \
-                                 {one}, rel err {err}",
+                                "{} {dtype} interleaved len {len} n {n} token {t} row {r}: \
+                                 {} vs {one}, rel err {err}",
                                 set.name,
                                 got[t][r]
                             );
@@ -566,51 +571,55 @@ fn interleaved_weights_give_the_products_and_values_of_the_file_layout() {
     use std::sync::Arc;
     use tensor::{ops, Layout, Tensor};
     let mut rng = Rng(0x0e1f_8888);
-    let dtype = DType::Q4_0;
     // Two stacked matrices of 24 rows: outer slices of the interleaved stack are the
     // interleaved matrices.
     let (experts, rows, len) = (2, 24, 512);
-    let bytes: Vec<u8> = (0..experts * rows)
-        .flat_map(|_| random_blocks(&mut rng, dtype, len))
-        .collect();
-    let n_bytes = bytes.len();
-    let stack =
-        Tensor::from_shared(dtype, vec![experts, rows, len], Arc::new(bytes), 0..n_bytes).unwrap();
-    let inter = stack.interleaved().unwrap();
-    assert_eq!(inter.layout(), Layout::Interleaved8);
-    assert!(inter.interleaved().is_none(), "interleaving twice");
-    assert_eq!(inter.to_f32_vec(), stack.to_f32_vec());
-    let odd = Tensor::from_shared(dtype, vec![4, 32], Arc::new(vec![0u8; 72]), 0..72).unwrap();
-    assert!(odd.interleaved().is_none(), "4 rows do not make a group");
-    for e in 0..experts {
-        let (w, wi) = (stack.outer_slice(e), inter.outer_slice(e));
-        let mut row = vec![0.0f32; len];
-        let mut row_i = vec![0.0f32; len];
-        for r in 0..rows {
-            w.dequantize_row(r, &mut row);
-            wi.dequantize_row(r, &mut row_i);
-            assert_eq!(row, row_i, "expert {e} row {r}");
-        }
-        let up = stack.outer_slice(1 - e);
-        let up_i = inter.outer_slice(1 - e);
-        for n in [1, 2, 5, 9] {
-            let x: Vec<f32> = (0..n * len).map(|_| rng.next_f32() * 2.0).collect();
-            for set in cpu::available() {
-                let (mut want, mut got) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
-                ops::matmul(set, 2, &w, &x, n, &mut want).unwrap();
-                ops::matmul(set, 2, &wi, &x, n, &mut got).unwrap();
-                let (mut want_s, mut got_s) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
-                ops::swiglu(set, 2, &w, &up, &x, n, &mut want_s).unwrap();
-                ops::swiglu(set, 2, &wi, &up_i, &x, n, &mut got_s).unwrap();
-                for (what, want, got) in [("matmul", &want, &got), ("swiglu", &want_s, &got_s)] {
-                    for (i, (a, b)) in got.iter().zip(want.iter()).enumerate() {
-                        // Same integer sums in another order of f32 additions.
-                        let tol = 1e-5 * (b.abs() + 1.0);
-                        assert!(
-                            (a - b).abs() <= tol,
-                            "{} {what} expert {e} n {n} value {i}: {a} vs {b}",
-                            set.name
-                        );
+    for dtype in [DType::Q4_0, DType::Q6K] {
+        let bytes: Vec<u8> = (0..experts * rows)
+            .flat_map(|_| random_blocks(&mut rng, dtype, len))
+            .collect();
+        let n_bytes = bytes.len();
+        let stack =
+            Tensor::from_shared(dtype, vec![experts, rows, len], Arc::new(bytes), 0..n_bytes)
+                .unwrap();
+        let inter = stack.interleaved().unwrap();
+        assert_eq!(inter.layout(), Layout::Interleaved8);
+        assert!(inter.interleaved().is_none(), "interleaving twice");
+        assert_eq!(inter.to_f32_vec(), stack.to_f32_vec());
+        let odd =
+            Tensor::from_shared(DType::Q4_0, vec![4, 32], Arc::new(vec![0u8; 72]), 0..72).unwrap();
+        assert!(odd.interleaved().is_none(), "4 rows do not make a group");
+        for e in 0..experts {
+            let (w, wi) = (stack.outer_slice(e), inter.outer_slice(e));
+            let mut row = vec![0.0f32; len];
+            let mut row_i = vec![0.0f32; len];
+            for r in 0..rows {
+                w.dequantize_row(r, &mut row);
+                wi.dequantize_row(r, &mut row_i);
+                assert_eq!(row, row_i, "expert {e} row {r}");
+            }
+            let up = stack.outer_slice(1 - e);
+            let up_i = inter.outer_slice(1 - e);
+            for n in [1, 2, 5, 9] {
+                let x: Vec<f32> = (0..n * len).map(|_| rng.next_f32() * 2.0).collect();
+                for set in cpu::available() {
+                    let (mut want, mut got) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
+                    ops::matmul(set, 2, &w, &x, n, &mut want).unwrap();
+                    ops::matmul(set, 2, &wi, &x, n, &mut got).unwrap();
+                    let (mut want_s, mut got_s) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
+                    ops::swiglu(set, 2, &w, &up, &x, n, &mut want_s).unwrap();
+                    ops::swiglu(set, 2, &wi, &up_i, &x, n, &mut got_s).unwrap();
+                    for (what, want, got) in [("matmul", &want, &got), ("swiglu", &want_s, &got_s)]
+                    {
+                        for (i, (a, b)) in got.iter().zip(want.iter()).enumerate() {
+                            // Same integer sums in another order of f32 additions.
+                            let tol = 1e-5 * (b.abs() + 1.0);
+                            assert!(
+                                (a - b).abs() <= tol,
+                                "{} {dtype} {what} expert {e} n {n} value {i}: {a} vs {b}",
+                                set.name
+                            );
+                        }
                     }
                 }
             }

@@ -14,6 +14,9 @@
 //!
 //! - Q4_0 (144 bytes per block): `d` ×8, then the 16 code bytes as four vectors; vector `q`
 //!   holds code bytes `4q..4q + 4` of each row (low nibbles values `4q..`, high `16 + 4q..`).
+//! - Q4_K (1,152 bytes per block): `d` ×8, `dmin` ×8, the twelve packed scale bytes as
+//!   `[k][r]`, then the 128 code bytes as 32 vectors (vector `8j + g` holds code bytes
+//!   `32j + 4g..` of each row: low nibbles values `64j + 4g..`, high nibbles `64j + 32 + 4g..`).
 //! - Q6_K (1,680 bytes per block): `d` ×8, the sixteen i8 sub-block scales as `[k][r]` bytes,
 //!   then for each half `h` of the block and each `l = 4g` (g < 8) three vectors: `ql` bytes
 //!   `64h + l..`, `ql` bytes `64h + 32 + l..` and `qh` bytes `32h + l..` (together the codes of
@@ -23,7 +26,7 @@
 //! The idea is llama.cpp's repacked `block_q4_0x8`; the byte order here is our own.
 
 use crate::cpu::parallel;
-use crate::quant::k_quants::Q6K_BYTES;
+use crate::quant::k_quants::{Q4K_BYTES, Q6K_BYTES};
 use crate::quant::q4_0;
 use crate::DType;
 
@@ -34,6 +37,15 @@ pub const ROWS: usize = 8;
 pub const Q4_0_GROUP_BLOCK: usize = ROWS * q4_0::BLOCK_BYTES;
 /// Byte offset of the code vectors in a Q4_0 group block.
 pub const Q4_0_CODES: usize = 2 * ROWS;
+
+/// Bytes of one Q4_K block of a group.
+pub const Q4K_GROUP_BLOCK: usize = ROWS * Q4K_BYTES;
+/// Byte offset of the `dmin` scales in a Q4_K group block.
+pub const Q4K_DMIN: usize = 2 * ROWS;
+/// Byte offset of the `[k][r]` packed scale bytes in a Q4_K group block.
+pub const Q4K_SCALES: usize = 4 * ROWS;
+/// Byte offset of the code vectors in a Q4_K group block.
+pub const Q4K_CODES: usize = Q4K_SCALES + 12 * ROWS;
 
 /// Bytes of one Q6_K block of a group.
 pub const Q6K_GROUP_BLOCK: usize = ROWS * Q6K_BYTES;
@@ -57,9 +69,11 @@ const fn seg(at: usize, len: usize, unit: usize) -> Segment {
 /// without an interleaved layout.
 fn segments(dtype: DType) -> Option<&'static [Segment]> {
     const Q4_0: [Segment; 2] = [seg(0, 2, 2), seg(2, 16, 4)];
+    const Q4K: [Segment; 4] = [seg(0, 2, 2), seg(2, 2, 2), seg(4, 12, 1), seg(16, 128, 4)];
     const Q6K: [Segment; 50] = q6k_segments();
     match dtype {
         DType::Q4_0 => Some(&Q4_0),
+        DType::Q4K => Some(&Q4K),
         DType::Q6K => Some(&Q6K),
         _ => None,
     }
@@ -100,15 +114,14 @@ fn for_each_run(dtype: DType, r: usize, mut f: impl FnMut(usize, usize, usize)) 
 }
 
 /// Interleaves `src` (whole groups of eight rows of `row_bytes` bytes each, in file layout) into
-/// a new buffer of the same length, groups spread over the machine's cores. `dtype` must be one
-/// that `supports` accepts.
-pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize) -> Vec<u8> {
+/// `out` (as long), groups spread over the machine's cores. `dtype` must be one that
+/// `supports` accepts.
+pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize, out: &mut [u8]) {
     let group_bytes = ROWS * row_bytes;
-    assert!(supports(dtype) && src.len().is_multiple_of(group_bytes));
+    assert!(supports(dtype) && src.len().is_multiple_of(group_bytes) && out.len() == src.len());
     let (bb, gb) = (dtype.block_bytes(), ROWS * dtype.block_bytes());
-    let mut out = vec![0u8; src.len()];
     let threads = parallel::physical_cores();
-    parallel::for_each_range_mut(&mut out, group_bytes, threads, |groups, part| {
+    parallel::for_each_range_mut(out, group_bytes, threads, |groups, part| {
         for (g, group) in groups.zip(part.chunks_exact_mut(group_bytes)) {
             let rows = &src[g * group_bytes..(g + 1) * group_bytes];
             for (b, block) in group.chunks_exact_mut(gb).enumerate() {
@@ -121,7 +134,6 @@ pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize) -> Vec<u8> 
             }
         }
     });
-    out
 }
 
 /// Row `r` of block `b` of an interleaved `group`, in file layout, into `out`

@@ -12,8 +12,9 @@ use std::arch::x86_64::*;
 
 use super::{panel, CacheRows, KernelSet};
 use crate::interleaved::{
-    Q4_0_CODES, Q4_0_GROUP_BLOCK, Q6K_CODES as Q6K_X8_CODES, Q6K_GROUP_BLOCK,
-    Q6K_SCALES as Q6K_X8_SCALES,
+    Q4K_CODES as Q4K_X8_CODES, Q4K_DMIN as Q4K_X8_DMIN, Q4K_GROUP_BLOCK,
+    Q4K_SCALES as Q4K_X8_SCALES, Q4_0_CODES, Q4_0_GROUP_BLOCK, Q6K_CODES as Q6K_X8_CODES,
+    Q6K_GROUP_BLOCK, Q6K_SCALES as Q6K_X8_SCALES,
 };
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
@@ -47,6 +48,7 @@ static KERNELS: KernelSet = KernelSet {
     softmax,
     silu_mul,
     interleaved_q4_0,
+    interleaved_q4_k,
     interleaved_q6_k,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
@@ -1499,6 +1501,7 @@ fn store_lanes<const N: usize>(acc: [__m256; N], out: &mut [[f32; 8]; 4]) {
 
 panel_entry! {
     interleaved_q4_0 => interleaved_q4_0_avx2,
+    interleaved_q4_k => interleaved_q4_k_avx2,
     interleaved_q6_k => interleaved_q6_k_avx2,
     panel_q4_0 => panel_q4_0_avx2,
     panel_q8_0 => panel_q8_0_avx2,
@@ -1581,6 +1584,119 @@ unsafe fn interleaved_q4_0_avx2<const N: usize>(
                 let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
                 acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
                 acc[t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[t]);
+            }
+        }
+    }
+    store_lanes(acc, out);
+}
+
+/// Bytes `8i..8i + 8` of `x`, zero-extended to eight i32 lanes.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn u8x8_lanes<const I: i32>(x: __m256i) -> __m256i {
+    let half = if I < 2 {
+        _mm256_castsi256_si128(x)
+    } else {
+        _mm256_extracti128_si256::<1>(x)
+    };
+    let half = if I % 2 == 1 {
+        _mm_srli_si128::<8>(half)
+    } else {
+        half
+    };
+    _mm256_cvtepu8_epi32(half)
+}
+
+/// Interleaved Q4_K group (`crate::interleaved`) · N Q8K activation rows. The rows' 6-bit
+/// sub-block scales and mins are unpacked from the `[k][r]` scale bytes with a few vector
+/// operations per block; per 32-value sub-block, eight `vpmaddubsw` are summed in i16 (at most
+/// 8 · 2 · 15 · 127 = 30,480) and widened by the rows' scales with one `vpmaddwd`; the mins
+/// come from the activation's 16-value sums, two per `vpmaddwd`.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn interleaved_q4_k_avx2<const N: usize>(
+    group: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
+    let nb = panel_blocks(group, Q4K_GROUP_BLOCK, &acts, Q8K_BYTES);
+    let (nib, six, high2) = (
+        _mm256_set1_epi8(0x0f),
+        _mm256_set1_epi8(0x3f),
+        _mm256_set1_epi8(0x30),
+    );
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: b < nb: group block b (1,152 bytes) and activation block b (292 bytes) of
+        // each row lie inside the slices checked by `panel_blocks`.
+        unsafe {
+            let p = group.as_ptr().add(b * Q4K_GROUP_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
+            // Scale bytes 0..4, 4..8 and 8..12 of the eight rows, as `[k][r]`.
+            let x0 = load32(p.add(Q4K_X8_SCALES));
+            let x1 = load32(p.add(Q4K_X8_SCALES + 32));
+            let x2 = load32(p.add(Q4K_X8_SCALES + 64));
+            // `[s][r]` bytes: scales of sub-blocks 0..4 and 4..8, mins likewise.
+            let sc_lo = _mm256_and_si256(x0, six);
+            let sc_hi = _mm256_or_si256(
+                _mm256_and_si256(x2, nib),
+                _mm256_and_si256(_mm256_srli_epi16::<2>(x0), high2),
+            );
+            let m_lo = _mm256_and_si256(x1, six);
+            let m_hi = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16::<4>(x2), nib),
+                _mm256_and_si256(_mm256_srli_epi16::<2>(x1), high2),
+            );
+            // Lane r: the row's value for sub-block s as an i16, twice.
+            let twice = |v: __m256i| _mm256_or_si256(v, _mm256_slli_epi32::<16>(v));
+            let per_sub = |lo: __m256i, hi: __m256i| -> [__m256i; 8] {
+                [
+                    twice(u8x8_lanes::<0>(lo)),
+                    twice(u8x8_lanes::<1>(lo)),
+                    twice(u8x8_lanes::<2>(lo)),
+                    twice(u8x8_lanes::<3>(lo)),
+                    twice(u8x8_lanes::<0>(hi)),
+                    twice(u8x8_lanes::<1>(hi)),
+                    twice(u8x8_lanes::<2>(hi)),
+                    twice(u8x8_lanes::<3>(hi)),
+                ]
+            };
+            let (scales, mins) = (per_sub(sc_lo, sc_hi), per_sub(m_lo, m_hi));
+            let mut s32 = [_mm256_setzero_si256(); N];
+            for j in 0..4 {
+                let mut s16 = [[_mm256_setzero_si256(); 2]; N];
+                for g in 0..8 {
+                    let v = load32(p.add(Q4K_X8_CODES + 32 * (8 * j + g)));
+                    let lo = _mm256_and_si256(v, nib);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
+                    for t in 0..N {
+                        let at = a[t].add(4 + 64 * j + 4 * g);
+                        s16[t][0] =
+                            _mm256_add_epi16(s16[t][0], _mm256_maddubs_epi16(lo, bcast4(at)));
+                        s16[t][1] = _mm256_add_epi16(
+                            s16[t][1],
+                            _mm256_maddubs_epi16(hi, bcast4(at.add(32))),
+                        );
+                    }
+                }
+                for t in 0..N {
+                    let both = _mm256_add_epi32(
+                        _mm256_madd_epi16(s16[t][0], scales[2 * j]),
+                        _mm256_madd_epi16(s16[t][1], scales[2 * j + 1]),
+                    );
+                    s32[t] = _mm256_add_epi32(s32[t], both);
+                }
+            }
+            let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
+            let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(Q4K_X8_DMIN).cast()));
+            for t in 0..N {
+                let mut m32 = _mm256_setzero_si256();
+                for (s, m) in mins.iter().enumerate() {
+                    m32 =
+                        _mm256_add_epi32(m32, _mm256_madd_epi16(*m, bcast4(a[t].add(260 + 4 * s))));
+                }
+                let da = f32x8_at(a[t]);
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32[t]), _mm256_mul_ps(d, da), acc[t]);
+                acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m32), _mm256_mul_ps(dmin, da), acc[t]);
             }
         }
     }

@@ -521,6 +521,8 @@ fn interleaved_kernels_match_scalar_dot_products_of_the_file_rows() {
         (DType::Q4_0, 32),
         (DType::Q4_0, 256),
         (DType::Q4_0, 2048),
+        (DType::Q4K, 256),
+        (DType::Q4K, 2048),
         (DType::Q6K, 256),
         (DType::Q6K, 2048),
     ] {
@@ -574,7 +576,7 @@ fn interleaved_weights_give_the_products_and_values_of_the_file_layout() {
     // Two stacked matrices of 24 rows: outer slices of the interleaved stack are the
     // interleaved matrices.
     let (experts, rows, len) = (2, 24, 512);
-    for dtype in [DType::Q4_0, DType::Q6K] {
+    for dtype in [DType::Q4_0, DType::Q4K, DType::Q6K] {
         let bytes: Vec<u8> = (0..experts * rows)
             .flat_map(|_| random_blocks(&mut rng, dtype, len))
             .collect();
@@ -612,8 +614,10 @@ fn interleaved_weights_give_the_products_and_values_of_the_file_layout() {
                     for (what, want, got) in [("matmul", &want, &got), ("swiglu", &want_s, &got_s)]
                     {
                         for (i, (a, b)) in got.iter().zip(want.iter()).enumerate() {
-                            // Same integer sums in another order of f32 additions.
-                            let tol = 1e-5 * (b.abs() + 1.0);
+                            // Same integer sums in another order of f32 operations; a
+                            // K-quant's min term cancels part of its scale term, so the
+                            // rounding is bounded relative to the terms, not the result.
+                            let tol = 1e-4 * (b.abs() + 1.0);
                             assert!(
                                 (a - b).abs() <= tol,
                                 "{} {dtype} {what} expert {e} n {n} value {i}: {a} vs {b}",

@@ -14,6 +14,8 @@
 //!
 //! - Q4_0 (144 bytes per block): `d` ×8, then the 16 code bytes as four vectors; vector `q`
 //!   holds code bytes `4q..4q + 4` of each row (low nibbles values `4q..`, high `16 + 4q..`).
+//! - Q8_0 (272 bytes per block): `d` ×8, then the 32 signed codes as eight vectors (vector `q`
+//!   holds codes `4q..4q + 4` of each row).
 //! - Q4_K (1,152 bytes per block): `d` ×8, `dmin` ×8, the twelve packed scale bytes as
 //!   `[k][r]`, then the 128 code bytes as 32 vectors (vector `8j + g` holds code bytes
 //!   `32j + 4g..` of each row: low nibbles values `64j + 4g..`, high nibbles `64j + 32 + 4g..`).
@@ -27,7 +29,7 @@
 
 use crate::cpu::parallel;
 use crate::quant::k_quants::{Q4K_BYTES, Q6K_BYTES};
-use crate::quant::q4_0;
+use crate::quant::{q4_0, q8_0};
 use crate::DType;
 
 /// Rows per group (the lanes of an f32 or i32 AVX2 vector).
@@ -37,6 +39,11 @@ pub const ROWS: usize = 8;
 pub const Q4_0_GROUP_BLOCK: usize = ROWS * q4_0::BLOCK_BYTES;
 /// Byte offset of the code vectors in a Q4_0 group block.
 pub const Q4_0_CODES: usize = 2 * ROWS;
+
+/// Bytes of one Q8_0 block of a group.
+pub const Q8_0_GROUP_BLOCK: usize = ROWS * q8_0::BLOCK_BYTES;
+/// Byte offset of the code vectors in a Q8_0 group block.
+pub const Q8_0_CODES: usize = 2 * ROWS;
 
 /// Bytes of one Q4_K block of a group.
 pub const Q4K_GROUP_BLOCK: usize = ROWS * Q4K_BYTES;
@@ -69,10 +76,12 @@ const fn seg(at: usize, len: usize, unit: usize) -> Segment {
 /// without an interleaved layout.
 fn segments(dtype: DType) -> Option<&'static [Segment]> {
     const Q4_0: [Segment; 2] = [seg(0, 2, 2), seg(2, 16, 4)];
+    const Q8_0: [Segment; 2] = [seg(0, 2, 2), seg(2, 32, 4)];
     const Q4K: [Segment; 4] = [seg(0, 2, 2), seg(2, 2, 2), seg(4, 12, 1), seg(16, 128, 4)];
     const Q6K: [Segment; 50] = q6k_segments();
     match dtype {
         DType::Q4_0 => Some(&Q4_0),
+        DType::Q8_0 => Some(&Q8_0),
         DType::Q4K => Some(&Q4K),
         DType::Q6K => Some(&Q6K),
         _ => None,
@@ -103,6 +112,7 @@ pub fn supports(dtype: DType) -> bool {
 
 /// Calls `f(file_offset, group_offset, len)` for each run of bytes that row `r`'s block and
 /// the group block share.
+#[inline(always)]
 fn for_each_run(dtype: DType, r: usize, mut f: impl FnMut(usize, usize, usize)) {
     let mut base = 0;
     for s in segments(dtype).expect("a type with an interleaved layout") {
@@ -127,9 +137,7 @@ pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize, out: &mut [
             for (b, block) in group.chunks_exact_mut(gb).enumerate() {
                 for r in 0..ROWS {
                     let file = &rows[r * row_bytes + b * bb..][..bb];
-                    for_each_run(dtype, r, |from, to, n| {
-                        block[to..to + n].copy_from_slice(&file[from..from + n])
-                    });
+                    for_each_run(dtype, r, |from, to, n| copy_unit(block, to, file, from, n));
                 }
             }
         }
@@ -141,7 +149,16 @@ pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize, out: &mut [
 pub fn file_block(dtype: DType, group: &[u8], b: usize, r: usize, out: &mut [u8]) {
     let gb = ROWS * dtype.block_bytes();
     let block = &group[b * gb..(b + 1) * gb];
-    for_each_run(dtype, r, |to, from, n| {
-        out[to..to + n].copy_from_slice(&block[from..from + n])
-    });
+    for_each_run(dtype, r, |to, from, n| copy_unit(out, to, block, from, n));
+}
+
+/// `dst[to..to + n] = src[from..from + n]` for a unit of 1, 2 or 4 bytes, as a fixed-size copy
+/// (a slice copy of run-time length would be a `memmove` call per unit).
+#[inline(always)]
+fn copy_unit(dst: &mut [u8], to: usize, src: &[u8], from: usize, n: usize) {
+    match n {
+        4 => dst[to..to + 4].copy_from_slice(&src[from..from + 4]),
+        2 => dst[to..to + 2].copy_from_slice(&src[from..from + 2]),
+        _ => dst[to..to + n].copy_from_slice(&src[from..from + n]),
+    }
 }

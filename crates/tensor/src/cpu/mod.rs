@@ -150,6 +150,8 @@ pub struct KernelSet {
     pub silu_mul: SiluMulFn,
     /// Eight interleaved Q4_0 rows (`crate::interleaved`) · one to four Q8 activation rows.
     pub interleaved_q4_0: PanelFn,
+    /// Eight interleaved Q8_0 rows · one to four Q8 activation rows.
+    pub interleaved_q8_0: PanelFn,
     /// Eight interleaved Q4_K rows · one to four Q8K activation rows.
     pub interleaved_q4_k: PanelFn,
     /// Eight interleaved Q6_K rows · one to four Q8K activation rows.
@@ -224,6 +226,7 @@ impl KernelSet {
     pub fn interleaved(&self, dtype: DType) -> Option<PanelFn> {
         match dtype {
             DType::Q4_0 => Some(self.interleaved_q4_0),
+            DType::Q8_0 => Some(self.interleaved_q8_0),
             DType::Q4K => Some(self.interleaved_q4_k),
             DType::Q6K => Some(self.interleaved_q6_k),
             _ => None,

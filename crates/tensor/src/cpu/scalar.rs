@@ -39,6 +39,7 @@ pub static KERNELS: KernelSet = KernelSet {
     softmax,
     silu_mul,
     interleaved_q4_0,
+    interleaved_q8_0,
     interleaved_q4_k,
     interleaved_q6_k,
     panels: None,
@@ -146,6 +147,11 @@ fn interleaved_dot(dtype: DType, group: &[u8], acts: &[&[u8]], out: &mut [[f32; 
 /// Eight interleaved Q4_0 rows · one to four Q8 activation rows.
 pub fn interleaved_q4_0(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
     interleaved_dot(DType::Q4_0, group, acts, out);
+}
+
+/// Eight interleaved Q8_0 rows · one to four Q8 activation rows.
+pub fn interleaved_q8_0(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+    interleaved_dot(DType::Q8_0, group, acts, out);
 }
 
 /// Eight interleaved Q4_K rows · one to four Q8K activation rows.

@@ -11,11 +11,7 @@
 use std::arch::x86_64::*;
 
 use super::{panel, CacheRows, KernelSet};
-use crate::interleaved::{
-    Q4K_CODES as Q4K_X8_CODES, Q4K_DMIN as Q4K_X8_DMIN, Q4K_GROUP_BLOCK,
-    Q4K_SCALES as Q4K_X8_SCALES, Q4_0_CODES, Q4_0_GROUP_BLOCK, Q6K_CODES as Q6K_X8_CODES,
-    Q6K_GROUP_BLOCK, Q6K_SCALES as Q6K_X8_SCALES,
-};
+use crate::interleaved as x8;
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
 use crate::quant::k_quants::{self, scale_min_k4};
@@ -48,6 +44,7 @@ static KERNELS: KernelSet = KernelSet {
     softmax,
     silu_mul,
     interleaved_q4_0,
+    interleaved_q8_0,
     interleaved_q4_k,
     interleaved_q6_k,
     panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
@@ -1501,6 +1498,7 @@ fn store_lanes<const N: usize>(acc: [__m256; N], out: &mut [[f32; 8]; 4]) {
 
 panel_entry! {
     interleaved_q4_0 => interleaved_q4_0_avx2,
+    interleaved_q8_0 => interleaved_q8_0_avx2,
     interleaved_q4_k => interleaved_q4_k_avx2,
     interleaved_q6_k => interleaved_q6_k_avx2,
     panel_q4_0 => panel_q4_0_avx2,
@@ -1553,7 +1551,7 @@ unsafe fn interleaved_q4_0_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, Q4_0_GROUP_BLOCK, &acts, Q8_BYTES);
+    let nb = panel_blocks(group, x8::Q4_0_GROUP_BLOCK, &acts, Q8_BYTES);
     let (ones, low) = (_mm256_set1_epi16(1), _mm256_set1_epi8(0x0f));
     let minus8 = _mm256_set1_ps(-8.0);
     let mut acc = [_mm256_setzero_ps(); N];
@@ -1561,11 +1559,11 @@ unsafe fn interleaved_q4_0_avx2<const N: usize>(
         // SAFETY: b < nb: group block b (144 bytes) and activation block b (40 bytes) of each
         // row lie inside the slices checked by `panel_blocks`.
         unsafe {
-            let p = group.as_ptr().add(b * Q4_0_GROUP_BLOCK);
+            let p = group.as_ptr().add(b * x8::Q4_0_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
             let mut s16 = [_mm256_setzero_si256(); N];
             for q in 0..4 {
-                let v = load32(p.add(Q4_0_CODES + 32 * q));
+                let v = load32(p.add(x8::Q4_0_CODES + 32 * q));
                 let lo = _mm256_and_si256(v, low);
                 let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low);
                 for t in 0..N {
@@ -1584,6 +1582,42 @@ unsafe fn interleaved_q4_0_avx2<const N: usize>(
                 let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
                 acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
                 acc[t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[t]);
+            }
+        }
+    }
+    store_lanes(acc, out);
+}
+
+/// Interleaved Q8_0 group (`crate::interleaved`) · N Q8 activation rows: signed codes, so each
+/// product goes through the `|w| · sign(x, w)` form and is widened per vector (two products
+/// can reach 2 · 127 · 127).
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn interleaved_q8_0_avx2<const N: usize>(
+    group: &[u8],
+    acts: [&[u8]; N],
+    out: &mut [[f32; 8]; 4],
+) {
+    let nb = panel_blocks(group, x8::Q8_0_GROUP_BLOCK, &acts, Q8_BYTES);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for b in 0..nb {
+        // SAFETY: b < nb: group block b (272 bytes) and activation block b (40 bytes) of each
+        // row lie inside the slices checked by `panel_blocks`.
+        unsafe {
+            let p = group.as_ptr().add(b * x8::Q8_0_GROUP_BLOCK);
+            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
+            let mut s32 = [_mm256_setzero_si256(); N];
+            for q in 0..8 {
+                let w = load32(p.add(x8::Q8_0_CODES + 32 * q));
+                let aw = _mm256_sign_epi8(w, w);
+                for t in 0..N {
+                    let x = _mm256_sign_epi8(bcast4(a[t].add(8 + 4 * q)), w);
+                    s32[t] = _mm256_add_epi32(s32[t], madd_us8(aw, x));
+                }
+            }
+            let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
+            for t in 0..N {
+                let s = _mm256_cvtepi32_ps(s32[t]);
+                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
             }
         }
     }
@@ -1618,7 +1652,7 @@ unsafe fn interleaved_q4_k_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, Q4K_GROUP_BLOCK, &acts, Q8K_BYTES);
+    let nb = panel_blocks(group, x8::Q4K_GROUP_BLOCK, &acts, Q8K_BYTES);
     let (nib, six, high2) = (
         _mm256_set1_epi8(0x0f),
         _mm256_set1_epi8(0x3f),
@@ -1629,12 +1663,12 @@ unsafe fn interleaved_q4_k_avx2<const N: usize>(
         // SAFETY: b < nb: group block b (1,152 bytes) and activation block b (292 bytes) of
         // each row lie inside the slices checked by `panel_blocks`.
         unsafe {
-            let p = group.as_ptr().add(b * Q4K_GROUP_BLOCK);
+            let p = group.as_ptr().add(b * x8::Q4K_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
             // Scale bytes 0..4, 4..8 and 8..12 of the eight rows, as `[k][r]`.
-            let x0 = load32(p.add(Q4K_X8_SCALES));
-            let x1 = load32(p.add(Q4K_X8_SCALES + 32));
-            let x2 = load32(p.add(Q4K_X8_SCALES + 64));
+            let x0 = load32(p.add(x8::Q4K_SCALES));
+            let x1 = load32(p.add(x8::Q4K_SCALES + 32));
+            let x2 = load32(p.add(x8::Q4K_SCALES + 64));
             // `[s][r]` bytes: scales of sub-blocks 0..4 and 4..8, mins likewise.
             let sc_lo = _mm256_and_si256(x0, six);
             let sc_hi = _mm256_or_si256(
@@ -1665,7 +1699,7 @@ unsafe fn interleaved_q4_k_avx2<const N: usize>(
             for j in 0..4 {
                 let mut s16 = [[_mm256_setzero_si256(); 2]; N];
                 for g in 0..8 {
-                    let v = load32(p.add(Q4K_X8_CODES + 32 * (8 * j + g)));
+                    let v = load32(p.add(x8::Q4K_CODES + 32 * (8 * j + g)));
                     let lo = _mm256_and_si256(v, nib);
                     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
                     for t in 0..N {
@@ -1687,7 +1721,7 @@ unsafe fn interleaved_q4_k_avx2<const N: usize>(
                 }
             }
             let d = _mm256_cvtph_ps(_mm_loadu_si128(p.cast()));
-            let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(Q4K_X8_DMIN).cast()));
+            let dmin = _mm256_cvtph_ps(_mm_loadu_si128(p.add(x8::Q4K_DMIN).cast()));
             for t in 0..N {
                 let mut m32 = _mm256_setzero_si256();
                 for (s, m) in mins.iter().enumerate() {
@@ -1716,18 +1750,18 @@ unsafe fn interleaved_q6_k_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, Q6K_GROUP_BLOCK, &acts, Q8K_BYTES);
+    let nb = panel_blocks(group, x8::Q6K_GROUP_BLOCK, &acts, Q8K_BYTES);
     let (nib, two) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
         // SAFETY: b < nb: group block b (1,680 bytes) and activation block b (292 bytes) of
         // each row lie inside the slices checked by `panel_blocks`.
         unsafe {
-            let p = group.as_ptr().add(b * Q6K_GROUP_BLOCK);
+            let p = group.as_ptr().add(b * x8::Q6K_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
             // Lane r of scale vector k: the row's sub-block scale k as an i16, twice.
             let sc: [__m256i; 16] = std::array::from_fn(|k| {
-                let v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(Q6K_X8_SCALES + 8 * k).cast()));
+                let v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(p.add(x8::Q6K_SCALES + 8 * k).cast()));
                 _mm256_blend_epi16::<0xaa>(v, _mm256_slli_epi32::<16>(v))
             });
             let mut s32 = [_mm256_setzero_si256(); N];
@@ -1737,7 +1771,7 @@ unsafe fn interleaved_q6_k_avx2<const N: usize>(
                     // k = 8·half + g/4 (+2, +4, +6).
                     let mut codes = [[_mm256_setzero_si256(); 2]; 4];
                     for (i, g) in [g, g + 1].into_iter().enumerate() {
-                        let v = p.add(Q6K_X8_CODES + 96 * (8 * half + g));
+                        let v = p.add(x8::Q6K_CODES + 96 * (8 * half + g));
                         let (la, lb, h) = (load32(v), load32(v.add(32)), load32(v.add(64)));
                         let hi = |shifted: __m256i| _mm256_and_si256(shifted, two);
                         codes[0][i] = _mm256_or_si256(

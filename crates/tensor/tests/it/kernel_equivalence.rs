@@ -521,6 +521,8 @@ fn interleaved_kernels_match_scalar_dot_products_of_the_file_rows() {
         (DType::Q4_0, 32),
         (DType::Q4_0, 256),
         (DType::Q4_0, 2048),
+        (DType::Q8_0, 64),
+        (DType::Q8_0, 2048),
         (DType::Q4K, 256),
         (DType::Q4K, 2048),
         (DType::Q6K, 256),
@@ -576,7 +578,7 @@ fn interleaved_weights_give_the_products_and_values_of_the_file_layout() {
     // Two stacked matrices of 24 rows: outer slices of the interleaved stack are the
     // interleaved matrices.
     let (experts, rows, len) = (2, 24, 512);
-    for dtype in [DType::Q4_0, DType::Q4K, DType::Q6K] {
+    for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K] {
         let bytes: Vec<u8> = (0..experts * rows)
             .flat_map(|_| random_blocks(&mut rng, dtype, len))
             .collect();

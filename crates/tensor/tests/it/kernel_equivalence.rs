@@ -610,6 +610,16 @@ fn interleaved_weights_give_the_products_and_values_of_the_file_layout() {
                     let (mut want, mut got) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
                     ops::matmul(set, 2, &w, &x, n, &mut want).unwrap();
                     ops::matmul(set, 2, &wi, &x, n, &mut got).unwrap();
+                    // Batch invariance: each token alone gives exactly its values in the batch.
+                    for t in 0..n {
+                        let mut one = vec![0.0f32; rows];
+                        ops::matmul(set, 1, &wi, &x[t * len..(t + 1) * len], 1, &mut one).unwrap();
+                        assert!(
+                            one == got[t * rows..(t + 1) * rows],
+                            "{} {dtype} expert {e}: token {t} of {n} differs alone",
+                            set.name
+                        );
+                    }
                     let (mut want_s, mut got_s) = (vec![0.0f32; n * rows], vec![0.0f32; n * rows]);
                     ops::swiglu(set, 2, &w, &up, &x, n, &mut want_s).unwrap();
                     ops::swiglu(set, 2, &wi, &up_i, &x, n, &mut got_s).unwrap();

@@ -1,9 +1,9 @@
 //! Weights re-laid once, at load time, eight rows at a time, so that the matrix-product kernels
 //! compute eight rows as the eight lanes of a vector: no horizontal sums, each block's eight
-//! scales in one load, and one sequential stream per thread. This is what single-token
-//! decoding needs (the prompt path gets the same from `cpu::panel`, packed per call), and the
-//! prompt path reads these groups directly too. The layout has exactly the bytes of the file's
-//! rows, so the interleaved copy replaces the file's pages rather than adding to them.
+//! scales in one load, and one sequential stream per thread. Single-token decoding and batched
+//! prompts read these groups in place (a matrix left in file layout is interleaved a group at a
+//! time per call instead). The layout has exactly the bytes of the file's rows, so the
+//! interleaved copy replaces the file's pages rather than adding to them.
 //!
 //! Per group of eight rows and per block, the group block holds each field of the file's block
 //! (a `Segment`) for the eight rows, one field after another; within a field, unit `u` of row
@@ -129,19 +129,49 @@ fn for_each_run(dtype: DType, r: usize, mut f: impl FnMut(usize, usize, usize)) 
 pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize, out: &mut [u8]) {
     let group_bytes = ROWS * row_bytes;
     assert!(supports(dtype) && src.len().is_multiple_of(group_bytes) && out.len() == src.len());
-    let (bb, gb) = (dtype.block_bytes(), ROWS * dtype.block_bytes());
     let threads = parallel::physical_cores();
     parallel::for_each_range_mut(out, group_bytes, threads, |groups, part| {
         for (g, group) in groups.zip(part.chunks_exact_mut(group_bytes)) {
-            let rows = &src[g * group_bytes..(g + 1) * group_bytes];
-            for (b, block) in group.chunks_exact_mut(gb).enumerate() {
-                for r in 0..ROWS {
-                    let file = &rows[r * row_bytes + b * bb..][..bb];
-                    for_each_run(dtype, r, |from, to, n| copy_unit(block, to, file, from, n));
-                }
-            }
+            interleave_group(dtype, &src[g * group_bytes..(g + 1) * group_bytes], group);
         }
     });
+}
+
+/// Interleaves one group: `rows` (eight rows in file layout, one after another) into `group`
+/// (as long). This is also how a batched product reads a matrix left in file layout: a group
+/// at a time into a per-thread buffer.
+pub(crate) fn interleave_group(dtype: DType, rows: &[u8], group: &mut [u8]) {
+    let row_bytes = rows.len() / ROWS;
+    let (bb, gb) = (dtype.block_bytes(), ROWS * dtype.block_bytes());
+    let segments = segments(dtype).expect("a type with an interleaved layout");
+    for (b, block) in group.chunks_exact_mut(gb).enumerate() {
+        let mut base = 0;
+        for s in segments {
+            let out = &mut block[base..base + ROWS * s.len];
+            for r in 0..ROWS {
+                let field = &rows[r * row_bytes + b * bb + s.at..][..s.len];
+                // Unit u of row r goes to unit 8u + r; fixed-size copies per unit size.
+                match s.unit {
+                    4 => {
+                        for (u, unit) in field.chunks_exact(4).enumerate() {
+                            out[(u * ROWS + r) * 4..][..4].copy_from_slice(unit);
+                        }
+                    }
+                    2 => {
+                        for (u, unit) in field.chunks_exact(2).enumerate() {
+                            out[(u * ROWS + r) * 2..][..2].copy_from_slice(unit);
+                        }
+                    }
+                    _ => {
+                        for (u, &byte) in field.iter().enumerate() {
+                            out[u * ROWS + r] = byte;
+                        }
+                    }
+                }
+            }
+            base += ROWS * s.len;
+        }
+    }
 }
 
 /// Row `r` of block `b` of an interleaved `group`, in file layout, into `out`

@@ -4,8 +4,8 @@
 
 use std::ops::Range;
 
-use crate::cpu::panel::{self, PanelFormat};
-use crate::cpu::{parallel, CacheRows, KernelSet, PanelFn};
+use crate::cpu::{parallel, CacheRows, GroupFn, KernelSet};
+use crate::interleaved::{self, ROWS};
 use crate::quant::activation::ActFormat;
 use crate::{Error, Layout, Result, Tensor};
 
@@ -62,32 +62,24 @@ pub fn matmul(
                     .expect("checked when the tensor was built");
                 let a = |t: usize| &act[t * act_row..(t + 1) * act_row];
                 let mut first_row = 0;
-                let panel_source = if w.layout() == Layout::Interleaved8 {
-                    let kernel = kernels
-                        .interleaved(dtype)
-                        .expect("every interleaved type has a kernel");
-                    Some((None, kernel))
-                } else if n_tokens >= 2 {
-                    kernels
-                        .panel(dtype)
-                        .map(|(format, kernel)| (Some((format, kernels.transpose_codes)), kernel))
-                } else {
-                    None
-                };
-                if let Some((packing, kernel)) = panel_source {
-                    let panels = rows / panel::ROWS;
-                    first_row = panels * panel::ROWS;
-                    let job = PanelJob {
-                        packing,
+                let in_file_layout = w.layout() == Layout::Rows;
+                let grouped = kernels
+                    .interleaved(dtype)
+                    .filter(|_| !in_file_layout || n_tokens >= 2);
+                if let Some(kernel) = grouped {
+                    let groups = rows / ROWS;
+                    first_row = groups * ROWS;
+                    let job = GroupJob {
+                        interleave: in_file_layout,
                         kernel,
                         act,
                         act_row,
                         n_tokens,
                         threads: threads_for(work, threads),
                     };
-                    job.run([w], panels, |t0, r0, [lanes]| {
+                    job.run([w], groups, |t0, r0, [lanes]| {
                         // SAFETY: the tokens `t0..` and rows `r0..r0 + 8` the job hands out lie
-                        // inside `out`; a panel (its rows) belongs to one chunk, so no two
+                        // inside `out`; a group (its rows) belongs to one chunk, so no two
                         // threads write them; `out` outlives the parallel-for.
                         unsafe { out_ptr.store_lanes(t0, r0, rows, lanes) };
                     });
@@ -149,79 +141,73 @@ fn check_product(
     Ok(())
 }
 
-/// One batched product over eight-row panels: the quantized activations of `n_tokens` tokens
-/// (rows of `act_row` bytes) against the panels of one or more weights of the same type and
-/// shape, either packed per call from file-layout rows (`packing`) or read in place from
-/// weights interleaved at load (`packing: None`, `Layout::Interleaved8`).
-struct PanelJob<'a> {
-    packing: Option<(PanelFormat, panel::TransposeCodesFn)>,
-    kernel: PanelFn,
+/// One product over groups of eight rows (`crate::interleaved`): the quantized activations of
+/// `n_tokens` tokens (rows of `act_row` bytes) against the groups of one or more weights of the
+/// same type and shape, read in place from weights interleaved at load, or (`interleave`)
+/// interleaved a group at a time per call from weights in file layout.
+struct GroupJob<'a> {
+    interleave: bool,
+    kernel: GroupFn,
     act: &'a [u8],
     act_row: usize,
     n_tokens: usize,
     threads: usize,
 }
 
-impl PanelJob<'_> {
-    /// For panels `0..panels` of each of the `K` weights `ws` (a few per work item, spread
+impl GroupJob<'_> {
+    /// For groups `0..groups` of each of the `K` weights `ws` (a few per work item, spread
     /// over the threads) calls `emit(t0, r0, lanes)` with the K weights' values of rows
     /// `r0..r0 + 8` for tokens `t0..t0 + lanes[k].len()` (up to four at a time), for every
     /// token.
     fn run<const K: usize>(
         &self,
         ws: [&Tensor; K],
-        panels: usize,
-        emit: impl Fn(usize, usize, [&mut [[f32; panel::ROWS]]; K]) + Sync,
+        groups: usize,
+        emit: impl Fn(usize, usize, [&mut [[f32; ROWS]]; K]) + Sync,
     ) {
-        let cols = ws[0].cols();
-        let w_row = ws[0]
-            .dtype()
-            .row_bytes(cols)
+        let dtype = ws[0].dtype();
+        let w_row = dtype
+            .row_bytes(ws[0].cols())
             .expect("checked when the tensor was built");
-        let group_bytes = panel::ROWS * w_row;
+        let group_bytes = ROWS * w_row;
         let a = |t: usize| &self.act[t * self.act_row..(t + 1) * self.act_row];
-        // All tokens against one panel (K of them) while it is in L1/L2.
-        let multiply = |p: usize, bufs: [&[u8]; K]| {
-            let mut lanes = [[[0.0f32; panel::ROWS]; 4]; K];
+        // All tokens against one group (K of them) while it is in L1/L2.
+        let multiply = |g: usize, bufs: [&[u8]; K]| {
+            let mut lanes = [[[0.0f32; ROWS]; 4]; K];
             for t0 in (0..self.n_tokens).step_by(4) {
                 let t_end = (t0 + 4).min(self.n_tokens);
                 let acts: [&[u8]; 4] = std::array::from_fn(|k| a((t0 + k).min(t_end - 1)));
                 for (buf, lanes) in bufs.iter().zip(lanes.iter_mut()) {
                     (self.kernel)(buf, &acts[..t_end - t0], lanes);
                 }
-                emit(
-                    t0,
-                    p * panel::ROWS,
-                    lanes.each_mut().map(|l| &mut l[..t_end - t0]),
-                );
+                emit(t0, g * ROWS, lanes.each_mut().map(|l| &mut l[..t_end - t0]));
             }
         };
-        let Some((format, transpose)) = self.packing else {
+        fn group_of(w: &Tensor, g: usize, group_bytes: usize) -> &[u8] {
+            &w.bytes()[g * group_bytes..(g + 1) * group_bytes]
+        }
+        if !self.interleave {
             // Interleaved at load: each group is read in place, one stream per work item.
-            let chunk = panels.div_ceil(self.threads.max(1) * 8).max(1);
-            parallel::for_each_chunk(panels, chunk, self.threads, |range| {
-                for p in range {
-                    multiply(
-                        p,
-                        ws.map(|w| &w.bytes()[p * group_bytes..(p + 1) * group_bytes]),
-                    );
+            let chunk = groups.div_ceil(self.threads.max(1) * 8).max(1);
+            parallel::for_each_chunk(groups, chunk, self.threads, |range| {
+                for g in range {
+                    multiply(g, ws.map(|w| group_of(w, g, group_bytes)));
                 }
             });
             return;
-        };
-        let chunk = panels.div_ceil(self.threads.max(1) * 8).clamp(1, 4);
-        parallel::for_each_chunk(panels, chunk, self.threads, |range| {
-            PANELS.with_borrow_mut(|bufs| {
+        }
+        let chunk = groups.div_ceil(self.threads.max(1) * 8).clamp(1, 4);
+        parallel::for_each_chunk(groups, chunk, self.threads, |range| {
+            GROUPS.with_borrow_mut(|bufs| {
                 bufs.resize_with(K, Vec::new);
                 for buf in bufs.iter_mut() {
-                    buf.resize(format.panel_bytes(cols), 0);
+                    buf.resize(group_bytes, 0);
                 }
-                for p in range {
+                for g in range {
                     for (buf, w) in bufs.iter_mut().zip(ws) {
-                        let rows = &w.bytes()[p * group_bytes..(p + 1) * group_bytes];
-                        format.pack(rows, buf, transpose);
+                        interleaved::interleave_group(dtype, group_of(w, g, group_bytes), buf);
                     }
-                    multiply(p, std::array::from_fn(|k| bufs[k].as_slice()));
+                    multiply(g, std::array::from_fn(|k| bufs[k].as_slice()));
                 }
             });
         });
@@ -229,10 +215,11 @@ impl PanelJob<'_> {
 }
 
 /// SwiGLU's gated projection: `out[t][r] = silu(gate[r] · x[t]) · (up[r] · x[t])` for weights
-/// `gate` and `up` of the same type and shape `[rows, cols]`. For batches of block-quantized
-/// weights with panel kernels the activations are quantized once and both products and the
-/// gating run per panel, so the up projection never exists as a whole matrix; otherwise it is
-/// two `matmul`s and `silu_mul`.
+/// `gate` and `up` of the same type and shape `[rows, cols]`. For weights with group kernels
+/// (`crate::interleaved`: interleaved at load, or batches of such types in file layout) the
+/// activations are quantized once and both products and the gating run per group of eight
+/// rows, so the up projection never exists as a whole matrix; otherwise it is two `matmul`s and
+/// `silu_mul`.
 pub fn swiglu(
     kernels: &KernelSet,
     threads: usize,
@@ -256,16 +243,14 @@ pub fn swiglu(
     }
     let (rows, cols) = (gate.rows(), gate.cols());
     let dtype = gate.dtype();
-    let interleaved = [gate, up].map(|w| w.layout() == Layout::Interleaved8);
-    let panel_source = match interleaved {
-        [true, true] => kernels.interleaved(dtype).map(|kernel| (None, kernel)),
-        [false, false] if n_tokens >= 2 && rows >= panel::ROWS => kernels
-            .panel(dtype)
-            .map(|(format, kernel)| (Some((format, kernels.transpose_codes)), kernel)),
+    let in_file_layout = [gate, up].map(|w| w.layout() == Layout::Rows);
+    let interleave = match in_file_layout {
+        [false, false] => Some(false),
+        [true, true] if n_tokens >= 2 && rows >= ROWS => Some(true),
         _ => None,
     };
-    let fused = ActFormat::for_weights(dtype).zip(panel_source);
-    let Some((act_format, (packing, kernel))) = fused else {
+    let fused = ActFormat::for_weights(dtype).zip(interleave.zip(kernels.interleaved(dtype)));
+    let Some((act_format, (interleave, kernel))) = fused else {
         // Unfused: the up projection in a per-thread buffer that only grows (this is the
         // single-token path of every decode step).
         return UP_SCRATCH.with_borrow_mut(|buf| {
@@ -291,23 +276,23 @@ pub fn swiglu(
         let act = &mut buf[..need];
         quantize_activations(act_format, threads, x, cols, act);
         let act: &[u8] = act;
-        let panels = rows / panel::ROWS;
-        let job = PanelJob {
-            packing,
+        let groups = rows / ROWS;
+        let job = GroupJob {
+            interleave,
             kernel,
             act,
             act_row,
             n_tokens,
             threads: threads_for(rows * cols * n_tokens, threads),
         };
-        job.run([gate, up], panels, |t0, r0, [g, u]| {
+        job.run([gate, up], groups, |t0, r0, [g, u]| {
             // One gating call for the (up to four) tokens' lanes.
             silu(g.as_flattened_mut(), u.as_flattened());
-            // SAFETY: as in `matmul`'s panel path.
+            // SAFETY: as in `matmul`'s group path.
             unsafe { out_ptr.store_lanes(t0, r0, rows, g) };
         });
-        // Rows after the last whole panel, by dot products.
-        let first = panels * panel::ROWS;
+        // Rows after the last whole group, by dot products.
+        let first = groups * ROWS;
         if first < rows {
             let dot = kernels
                 .dot_quant(dtype)
@@ -375,8 +360,8 @@ fn threads_for(work: usize, threads: usize) -> usize {
 thread_local! {
     /// The up projection of an unfused `swiglu`, reused across calls.
     static UP_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// Each thread's buffers for the weight panels it is working on, reused across calls.
-    static PANELS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each thread's buffers for the groups it is interleaving, reused across calls.
+    static GROUPS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The caller's buffer for quantized activations, reused across calls.
     static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -404,11 +389,11 @@ impl SharedOut {
     ///
     /// # Safety
     /// Those elements must lie inside the output, and no other thread may write them.
-    unsafe fn store_lanes(&self, t0: usize, r0: usize, rows: usize, lanes: &[[f32; panel::ROWS]]) {
+    unsafe fn store_lanes(&self, t0: usize, r0: usize, rows: usize, lanes: &[[f32; ROWS]]) {
         for (t, lane) in (t0..).zip(lanes) {
             // SAFETY: guaranteed by the caller.
             unsafe {
-                std::ptr::copy_nonoverlapping(lane.as_ptr(), self.0.add(t * rows + r0), panel::ROWS)
+                std::ptr::copy_nonoverlapping(lane.as_ptr(), self.0.add(t * rows + r0), ROWS)
             };
         }
     }

@@ -7,7 +7,6 @@
 //! block-quantized weights against activations quantized to 8-bit blocks
 //! (`quant::activation`), which run on integer multiply-adds.
 
-pub mod panel;
 pub mod parallel;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -28,9 +27,10 @@ pub type QDotFn = fn(row: &[u8], act: &[u8]) -> f32;
 /// matrix-matrix product: the row is unpacked once for four tokens).
 pub type QDot4Fn = fn(row: &[u8], acts: [&[u8]; 4]) -> [f32; 4];
 
-/// Eight packed weight rows (`panel::PanelFormat`) · one to four activation rows in the weight
-/// type's `ActFormat`: `out[t][r]` for `t < acts.len()` (the batched product's inner step).
-pub type PanelFn = fn(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]);
+/// Eight weight rows interleaved as one group (`crate::interleaved`) · one to four activation
+/// rows in the weight type's `ActFormat`: `out[t][r]` for `t < acts.len()`. The one kernel
+/// of each such type for single tokens and batches alike.
+pub type GroupFn = fn(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]);
 
 /// `out[i·n + j] = Σ_c qs[i·width + c] · rows[offsets[j] + c]`: `m = qs.len() / width` queries
 /// against `n = offsets.len()` gathered key rows (attention scores; the queries of one
@@ -142,23 +142,18 @@ pub struct KernelSet {
     pub weighted_rows: WeightedRowsFn,
     /// f32 → f16.
     pub to_f16: ToF16Fn,
-    /// Interleaves eight rows of codes into a panel's groups.
-    pub transpose_codes: panel::TransposeCodesFn,
     /// Softmax.
     pub softmax: SoftmaxFn,
     /// SwiGLU's gating.
     pub silu_mul: SiluMulFn,
     /// Eight interleaved Q4_0 rows (`crate::interleaved`) · one to four Q8 activation rows.
-    pub interleaved_q4_0: PanelFn,
+    pub interleaved_q4_0: GroupFn,
     /// Eight interleaved Q8_0 rows · one to four Q8 activation rows.
-    pub interleaved_q8_0: PanelFn,
+    pub interleaved_q8_0: GroupFn,
     /// Eight interleaved Q4_K rows · one to four Q8K activation rows.
-    pub interleaved_q4_k: PanelFn,
+    pub interleaved_q4_k: GroupFn,
     /// Eight interleaved Q6_K rows · one to four Q8K activation rows.
-    pub interleaved_q6_k: PanelFn,
-    /// Panel kernels for Q4_0, Q8_0, Q4_K and Q6_K, in that order; `None` where this set
-    /// computes batches with the dot products (the scalar set: it is the specification).
-    pub panels: Option<[PanelFn; 4]>,
+    pub interleaved_q6_k: GroupFn,
 }
 
 impl KernelSet {
@@ -206,24 +201,9 @@ impl KernelSet {
 }
 
 impl KernelSet {
-    /// The panel kernel for weights of `dtype`, with its layout, for the types that have one.
-    pub fn panel(&self, dtype: DType) -> Option<(panel::PanelFormat, PanelFn)> {
-        let format = panel::PanelFormat::for_weights(dtype)?;
-        let kernels = self.panels?;
-        let index = match format {
-            panel::PanelFormat::Q4_0 => 0,
-            panel::PanelFormat::Q8_0 => 1,
-            panel::PanelFormat::Q4K => 2,
-            panel::PanelFormat::Q6K => 3,
-        };
-        Some((format, kernels[index]))
-    }
-}
-
-impl KernelSet {
     /// The kernel for weights of `dtype` in `Layout::Interleaved8`, for the types that have
-    /// that layout: eight rows of a group against one to four tokens, as a panel kernel.
-    pub fn interleaved(&self, dtype: DType) -> Option<PanelFn> {
+    /// that layout: eight rows of a group against one to four tokens.
+    pub fn interleaved(&self, dtype: DType) -> Option<GroupFn> {
         match dtype {
             DType::Q4_0 => Some(self.interleaved_q4_0),
             DType::Q8_0 => Some(self.interleaved_q8_0),

@@ -35,14 +35,12 @@ pub static KERNELS: KernelSet = KernelSet {
     dot_rows,
     weighted_rows,
     to_f16,
-    transpose_codes: super::panel::transpose_codes,
     softmax,
     silu_mul,
     interleaved_q4_0,
     interleaved_q8_0,
     interleaved_q4_k,
     interleaved_q6_k,
-    panels: None,
 };
 
 /// F32 row · x.

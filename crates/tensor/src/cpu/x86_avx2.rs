@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{panel, CacheRows, KernelSet};
+use super::{CacheRows, KernelSet};
 use crate::interleaved as x8;
 use crate::quant::activation::{Q8K_BYTES, Q8_BYTES};
 use crate::quant::iq4::{self, KVALUES};
@@ -40,14 +40,12 @@ static KERNELS: KernelSet = KernelSet {
     dot_rows,
     weighted_rows,
     to_f16,
-    transpose_codes,
     softmax,
     silu_mul,
     interleaved_q4_0,
     interleaved_q8_0,
     interleaved_q4_k,
     interleaved_q6_k,
-    panels: Some([panel_q4_0, panel_q8_0, panel_q4_k, panel_q6_k]),
 };
 
 /// The AVX2 kernel set, when this CPU has AVX2, FMA and F16C.
@@ -196,54 +194,6 @@ unsafe fn to_f16_avx2(src: &[f32], dst: &mut [u16]) {
         }
     }
     super::scalar::to_f16(&src[body..], &mut dst[body..n]);
-}
-
-fn transpose_codes(src: &[u8], stride: usize, out: &mut [u8]) {
-    assert!(
-        src.len() >= 7 * stride + 32 && out.len() >= 256,
-        "transpose_codes: {} source bytes at stride {stride}, {} output bytes",
-        src.len(),
-        out.len()
-    );
-    // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and f16c;
-    // eight rows of 32 bytes and 256 output bytes were checked above.
-    unsafe { transpose_codes_avx2(src, stride, out) }
-}
-
-/// The 8×8 transpose of 32-bit lanes: row r's bytes 4g..4g+4 go to lane r of vector g.
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn transpose_codes_avx2(src: &[u8], stride: usize, out: &mut [u8]) {
-    // SAFETY: the caller checked eight rows of 32 readable bytes at `stride`.
-    let r: [__m256i; 8] = std::array::from_fn(|i| unsafe { load32(src.as_ptr().add(i * stride)) });
-    // Pairs of rows interleaved by lane, then by lane pair, then the halves exchanged.
-    let t: [__m256i; 8] = std::array::from_fn(|i| {
-        let (a, b) = (r[i & !1], r[i | 1]);
-        if i % 2 == 0 {
-            _mm256_unpacklo_epi32(a, b)
-        } else {
-            _mm256_unpackhi_epi32(a, b)
-        }
-    });
-    // t[0] = r0g0 r1g0 r0g1 r1g1 | r0g4 r1g4 r0g5 r1g5; t[1] = groups 2, 3 | 6, 7 (rows 0, 1).
-    let u = [
-        _mm256_unpacklo_epi64(t[0], t[2]), // rows 0-3, groups 0 | 4
-        _mm256_unpackhi_epi64(t[0], t[2]), // groups 1 | 5
-        _mm256_unpacklo_epi64(t[1], t[3]), // groups 2 | 6
-        _mm256_unpackhi_epi64(t[1], t[3]), // groups 3 | 7
-        _mm256_unpacklo_epi64(t[4], t[6]), // rows 4-7, groups 0 | 4
-        _mm256_unpackhi_epi64(t[4], t[6]),
-        _mm256_unpacklo_epi64(t[5], t[7]),
-        _mm256_unpackhi_epi64(t[5], t[7]),
-    ];
-    for g in 0..4 {
-        let lo = _mm256_permute2x128_si256::<0x20>(u[g], u[g + 4]);
-        let hi = _mm256_permute2x128_si256::<0x31>(u[g], u[g + 4]);
-        // SAFETY: 256 output bytes were checked; groups g and g + 4 are 32 bytes each.
-        unsafe {
-            _mm256_storeu_si256(out.as_mut_ptr().add(32 * g).cast(), lo);
-            _mm256_storeu_si256(out.as_mut_ptr().add(32 * (g + 4)).cast(), hi);
-        }
-    }
 }
 
 /// Eight cached values at element `at` of `base`: f32, or f16 widened (`F16`).
@@ -1433,7 +1383,7 @@ unsafe fn dot_iq4_xs_avx2(row: &[u8], act: &[u8]) -> f32 {
     hsum(acc)
 }
 
-// ---------------------------------------------------------------- eight-row panels (prefill)
+// ---------------------------------------------------------------- eight-row groups (interleaved)
 
 /// Four activation bytes at `p`, broadcast to all eight 32-bit lanes.
 #[inline]
@@ -1443,36 +1393,28 @@ unsafe fn bcast4(p: *const u8) -> __m256i {
     _mm256_set1_epi32(unsafe { p.cast::<i32>().read_unaligned() })
 }
 
-/// Eight f32 at `p`.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn load8f(p: *const u8) -> __m256 {
-    // SAFETY: the caller guarantees 32 readable bytes at p.
-    unsafe { _mm256_loadu_ps(p.cast()) }
-}
-
-/// Checks the panel and activation lengths a panel kernel reads: `nb` blocks each.
-fn panel_blocks(panel: &[u8], panel_block: usize, acts: &[&[u8]], act_block: usize) -> usize {
-    let nb = panel.len() / panel_block;
+/// Checks the group and activation lengths a group kernel reads: `nb` blocks each.
+fn group_blocks(group: &[u8], group_block: usize, acts: &[&[u8]], act_block: usize) -> usize {
+    let nb = group.len() / group_block;
     for a in acts {
         assert!(
             a.len() >= nb * act_block,
-            "activation row shorter than the panel"
+            "activation row shorter than the group"
         );
     }
     nb
 }
 
 /// Runs `$kernel::<N>` for `N = acts.len()` (1..=4), which stores its lanes into `out[..N]`.
-macro_rules! panel_entry {
+macro_rules! group_entry {
     ($($name:ident => $kernel:ident),* $(,)?) => {$(
-        fn $name(panel: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
+        fn $name(group: &[u8], acts: &[&[u8]], out: &mut [[f32; 8]; 4]) {
             macro_rules! run {
                 ($n:literal) => {{
                     let a: [&[u8]; $n] = std::array::from_fn(|t| acts[t]);
                     // SAFETY: only reachable through KERNELS, handed out after detecting avx2,
                     // fma and f16c; the kernel checks the slice lengths it reads.
-                    unsafe { $kernel::<$n>(panel, a, out) }
+                    unsafe { $kernel::<$n>(group, a, out) }
                 }};
             }
             match acts.len() {
@@ -1480,7 +1422,7 @@ macro_rules! panel_entry {
                 2 => run!(2),
                 3 => run!(3),
                 4 => run!(4),
-                n => panic!("a panel kernel takes 1 to 4 activation rows, not {n}"),
+                n => panic!("a group kernel takes 1 to 4 activation rows, not {n}"),
             }
         }
     )*};
@@ -1496,48 +1438,11 @@ fn store_lanes<const N: usize>(acc: [__m256; N], out: &mut [[f32; 8]; 4]) {
     }
 }
 
-panel_entry! {
+group_entry! {
     interleaved_q4_0 => interleaved_q4_0_avx2,
     interleaved_q8_0 => interleaved_q8_0_avx2,
     interleaved_q4_k => interleaved_q4_k_avx2,
     interleaved_q6_k => interleaved_q6_k_avx2,
-    panel_q4_0 => panel_q4_0_avx2,
-    panel_q8_0 => panel_q8_0_avx2,
-    panel_q4_k => panel_q4_k_avx2,
-    panel_q6_k => panel_q6_k_avx2,
-}
-
-/// Q4_0 panel · N Q8 activation rows. Per block and token: eight `vpmaddubsw` of a code group
-/// (unsigned 0..15) by four broadcast activation bytes, summed in i16 (at most 8·2·15·127),
-/// widened once, scaled by `d_w·d_a`, and the offset taken out as `−8·d_w · (d_a·Σa)`.
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q4_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
-    let nb = panel_blocks(panel, panel::Q4_0_BLOCK, &acts, Q8_BYTES);
-    let ones = _mm256_set1_epi16(1);
-    let mut acc = [_mm256_setzero_ps(); N];
-    for b in 0..nb {
-        // SAFETY: b < nb: panel block b and activation block b of each row lie inside the
-        // slices checked by `panel_blocks`.
-        unsafe {
-            let p = panel.as_ptr().add(b * panel::Q4_0_BLOCK);
-            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
-            let mut s16 = [_mm256_setzero_si256(); N];
-            for g in 0..8 {
-                let w = load32(p.add(64 + 32 * g));
-                for t in 0..N {
-                    let x = bcast4(a[t].add(8 + 4 * g));
-                    s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(w, x));
-                }
-            }
-            let (d, off) = (load8f(p), load8f(p.add(32)));
-            for t in 0..N {
-                let s = _mm256_cvtepi32_ps(_mm256_madd_epi16(s16[t], ones));
-                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
-                acc[t] = _mm256_fmadd_ps(off, f32x8_at(a[t].add(4)), acc[t]);
-            }
-        }
-    }
-    store_lanes(acc, out);
 }
 
 /// Interleaved Q4_0 group (`crate::interleaved`) · N Q8 activation rows: the decode kernel, and
@@ -1551,13 +1456,13 @@ unsafe fn interleaved_q4_0_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, x8::Q4_0_GROUP_BLOCK, &acts, Q8_BYTES);
+    let nb = group_blocks(group, x8::Q4_0_GROUP_BLOCK, &acts, Q8_BYTES);
     let (ones, low) = (_mm256_set1_epi16(1), _mm256_set1_epi8(0x0f));
     let minus8 = _mm256_set1_ps(-8.0);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
         // SAFETY: b < nb: group block b (144 bytes) and activation block b (40 bytes) of each
-        // row lie inside the slices checked by `panel_blocks`.
+        // row lie inside the slices checked by `group_blocks`.
         unsafe {
             let p = group.as_ptr().add(b * x8::Q4_0_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
@@ -1597,11 +1502,11 @@ unsafe fn interleaved_q8_0_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, x8::Q8_0_GROUP_BLOCK, &acts, Q8_BYTES);
+    let nb = group_blocks(group, x8::Q8_0_GROUP_BLOCK, &acts, Q8_BYTES);
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
         // SAFETY: b < nb: group block b (272 bytes) and activation block b (40 bytes) of each
-        // row lie inside the slices checked by `panel_blocks`.
+        // row lie inside the slices checked by `group_blocks`.
         unsafe {
             let p = group.as_ptr().add(b * x8::Q8_0_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
@@ -1652,7 +1557,7 @@ unsafe fn interleaved_q4_k_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, x8::Q4K_GROUP_BLOCK, &acts, Q8K_BYTES);
+    let nb = group_blocks(group, x8::Q4K_GROUP_BLOCK, &acts, Q8K_BYTES);
     let (nib, six, high2) = (
         _mm256_set1_epi8(0x0f),
         _mm256_set1_epi8(0x3f),
@@ -1661,7 +1566,7 @@ unsafe fn interleaved_q4_k_avx2<const N: usize>(
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
         // SAFETY: b < nb: group block b (1,152 bytes) and activation block b (292 bytes) of
-        // each row lie inside the slices checked by `panel_blocks`.
+        // each row lie inside the slices checked by `group_blocks`.
         unsafe {
             let p = group.as_ptr().add(b * x8::Q4K_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
@@ -1750,12 +1655,12 @@ unsafe fn interleaved_q6_k_avx2<const N: usize>(
     acts: [&[u8]; N],
     out: &mut [[f32; 8]; 4],
 ) {
-    let nb = panel_blocks(group, x8::Q6K_GROUP_BLOCK, &acts, Q8K_BYTES);
+    let nb = group_blocks(group, x8::Q6K_GROUP_BLOCK, &acts, Q8K_BYTES);
     let (nib, two) = (_mm256_set1_epi8(0x0f), _mm256_set1_epi8(0x30));
     let mut acc = [_mm256_setzero_ps(); N];
     for b in 0..nb {
         // SAFETY: b < nb: group block b (1,680 bytes) and activation block b (292 bytes) of
-        // each row lie inside the slices checked by `panel_blocks`.
+        // each row lie inside the slices checked by `group_blocks`.
         unsafe {
             let p = group.as_ptr().add(b * x8::Q6K_GROUP_BLOCK);
             let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
@@ -1814,134 +1719,6 @@ unsafe fn interleaved_q6_k_avx2<const N: usize>(
                     o32 = _mm256_add_epi32(
                         o32,
                         _mm256_madd_epi16(*pair, bcast4(a[t].add(260 + 4 * q))),
-                    );
-                }
-                let s = _mm256_sub_epi32(s32[t], _mm256_slli_epi32::<5>(o32));
-                acc[t] = _mm256_fmadd_ps(
-                    _mm256_cvtepi32_ps(s),
-                    _mm256_mul_ps(d, f32x8_at(a[t])),
-                    acc[t],
-                );
-            }
-        }
-    }
-    store_lanes(acc, out);
-}
-
-/// Q8_0 panel · N Q8 activation rows: signed codes, so each product goes through the
-/// `|w| · sign(x, w)` form and is widened per group (two products can reach 2·127·127).
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q8_0_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
-    let nb = panel_blocks(panel, panel::Q8_0_BLOCK, &acts, Q8_BYTES);
-    let mut acc = [_mm256_setzero_ps(); N];
-    for b in 0..nb {
-        // SAFETY: as in `panel_q4_0_avx2`.
-        unsafe {
-            let p = panel.as_ptr().add(b * panel::Q8_0_BLOCK);
-            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8_BYTES));
-            let mut s32 = [_mm256_setzero_si256(); N];
-            for g in 0..8 {
-                let w = load32(p.add(32 + 32 * g));
-                let aw = _mm256_sign_epi8(w, w);
-                for t in 0..N {
-                    let x = _mm256_sign_epi8(bcast4(a[t].add(8 + 4 * g)), w);
-                    s32[t] = _mm256_add_epi32(s32[t], madd_us8(aw, x));
-                }
-            }
-            let d = load8f(p);
-            for t in 0..N {
-                let s = _mm256_cvtepi32_ps(s32[t]);
-                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, f32x8_at(a[t])), acc[t]);
-            }
-        }
-    }
-    store_lanes(acc, out);
-}
-
-/// Q4_K panel · N Q8K activation rows. Per 32-value sub-block: eight `vpmaddubsw` summed in
-/// i16, then `vpmaddwd` by the rows' 6-bit scales; the mins come from the activation's
-/// 16-value sums, two per `vpmaddwd`.
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q4_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
-    let nb = panel_blocks(panel, panel::Q4K_BLOCK, &acts, Q8K_BYTES);
-    let mut acc = [_mm256_setzero_ps(); N];
-    for b in 0..nb {
-        // SAFETY: as in `panel_q4_0_avx2`.
-        unsafe {
-            let p = panel.as_ptr().add(b * panel::Q4K_BLOCK);
-            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
-            let mut s32 = [_mm256_setzero_si256(); N];
-            for j in 0..8 {
-                let mut s16 = [_mm256_setzero_si256(); N];
-                for g in 0..8 {
-                    let w = load32(p.add(panel::Q4K_CODES + 32 * (8 * j + g)));
-                    for t in 0..N {
-                        let x = bcast4(a[t].add(4 + 32 * j + 4 * g));
-                        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(w, x));
-                    }
-                }
-                let sc = load32(p.add(panel::Q4K_SCALES + 32 * j));
-                for t in 0..N {
-                    s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16[t], sc));
-                }
-            }
-            let (d, neg_min) = (load8f(p), load8f(p.add(32)));
-            for t in 0..N {
-                let mut m32 = _mm256_setzero_si256();
-                for j in 0..8 {
-                    let m = load32(p.add(panel::Q4K_MINS + 32 * j));
-                    m32 =
-                        _mm256_add_epi32(m32, _mm256_madd_epi16(m, bcast4(a[t].add(260 + 4 * j))));
-                }
-                let da = f32x8_at(a[t]);
-                let s = _mm256_cvtepi32_ps(s32[t]);
-                acc[t] = _mm256_fmadd_ps(s, _mm256_mul_ps(d, da), acc[t]);
-                let m = _mm256_cvtepi32_ps(m32);
-                acc[t] = _mm256_fmadd_ps(m, _mm256_mul_ps(neg_min, da), acc[t]);
-            }
-        }
-    }
-    store_lanes(acc, out);
-}
-
-/// Q6_K panel · N Q8K activation rows. Codes are 0..63, so two `vpmaddubsw` (at most
-/// 2·2·63·127) are summed in i16 before `vpmaddwd` by the 16-value sub-block scale; the −32
-/// offset is `32 · Σ scale · (16-value activation sum)`, from the scale-pair vectors.
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn panel_q6_k_avx2<const N: usize>(panel: &[u8], acts: [&[u8]; N], out: &mut [[f32; 8]; 4]) {
-    let nb = panel_blocks(panel, panel::Q6K_BLOCK, &acts, Q8K_BYTES);
-    let mut acc = [_mm256_setzero_ps(); N];
-    for b in 0..nb {
-        // SAFETY: as in `panel_q4_0_avx2`.
-        unsafe {
-            let p = panel.as_ptr().add(b * panel::Q6K_BLOCK);
-            let a: [*const u8; N] = std::array::from_fn(|t| acts[t].as_ptr().add(b * Q8K_BYTES));
-            let mut s32 = [_mm256_setzero_si256(); N];
-            for k in 0..16 {
-                let sc = load32(p.add(panel::Q6K_SCALES + 32 * k));
-                for half in 0..2 {
-                    let g = 4 * k + 2 * half;
-                    let w0 = load32(p.add(panel::Q6K_CODES + 32 * g));
-                    let w1 = load32(p.add(panel::Q6K_CODES + 32 * (g + 1)));
-                    for t in 0..N {
-                        let x0 = bcast4(a[t].add(4 + 4 * g));
-                        let x1 = bcast4(a[t].add(8 + 4 * g));
-                        let s16 = _mm256_add_epi16(
-                            _mm256_maddubs_epi16(w0, x0),
-                            _mm256_maddubs_epi16(w1, x1),
-                        );
-                        s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(s16, sc));
-                    }
-                }
-            }
-            let d = load8f(p);
-            for t in 0..N {
-                let mut o32 = _mm256_setzero_si256();
-                for pair in 0..8 {
-                    let sp = load32(p.add(panel::Q6K_PAIRS + 32 * pair));
-                    o32 = _mm256_add_epi32(
-                        o32,
-                        _mm256_madd_epi16(sp, bcast4(a[t].add(260 + 4 * pair))),
                     );
                 }
                 let s = _mm256_sub_epi32(s32[t], _mm256_slli_epi32::<5>(o32));

@@ -225,66 +225,12 @@ fn activation_rows(
 }
 
 #[test]
-fn panel_kernels_match_scalar_dot_products() {
-    use tensor::cpu::panel::{self, PanelFormat};
-    let mut rng = Rng(0x5eed_0e1f);
-    for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K] {
-        let format = PanelFormat::for_weights(dtype).unwrap();
-        for len in [256, 2048] {
-            for _ in 0..6 {
-                let rows: Vec<Vec<u8>> = (0..panel::ROWS)
-                    .map(|_| random_blocks(&mut rng, dtype, len))
-                    .collect();
-                let mut packed = vec![0u8; format.panel_bytes(len)];
-                format.pack(&rows.concat(), &mut packed, panel::transpose_codes);
-                for set in cpu::available() {
-                    let mut again = vec![1u8; format.panel_bytes(len)];
-                    format.pack(&rows.concat(), &mut again, set.transpose_codes);
-                    assert!(again == packed, "{} {dtype}: packs differ", set.name);
-                }
-                let (acts, xq) = activation_rows(&mut rng, dtype, len, 4);
-                let dot = scalar::KERNELS.dot_quant(dtype).unwrap();
-                for n in 1..=4 {
-                    let refs: Vec<&[u8]> = acts[..n].iter().map(|a| a.as_slice()).collect();
-                    let mut want = [[0.0f32; 8]; 4];
-                    panel::multiply_reference(format, &packed, &refs, &mut want);
-                    let mut sets: Vec<(&str, [[f32; 8]; 4])> = vec![("reference", want)];
-                    for set in cpu::available() {
-                        if let Some((f, kernel)) = set.panel(dtype) {
-                            assert_eq!(f, format);
-                            let mut got = [[0.0f32; 8]; 4];
-                            kernel(&packed, &refs, &mut got);
-                            sets.push((set.name, got));
-                        }
-                    }
-                    for (t, a) in refs.iter().enumerate() {
-                        for (r, row) in rows.iter().enumerate() {
-                            let one = dot(row, a) as f64;
-                            let (_, scale) = reference(&dequantized(dtype, row, len), &xq[t]);
-                            for (name, got) in &sets {
-                                // Same integer sums; f32 rounding over `len` terms only.
-                                let err = (got[t][r] as f64 - one).abs() / scale;
-                                assert!(
-                                    err < 1e-5,
-                                    "{name} {dtype} panel len {len} n {n} token {t} row {r}: \
-                                     {} vs {one}, rel err {err}",
-                                    got[t][r]
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-#[test]
 fn batched_matmul_matches_token_by_token_scalar() {
     use std::sync::Arc;
     use tensor::{ops, Tensor};
     let mut rng = Rng(0xba7c_4ed0);
-    // 20 rows: two eight-row panels and a four-row tail; Q5_K has no panel kernel.
+    // 20 rows in file layout: two eight-row groups interleaved per call and a four-row tail;
+    // Q5_K has no group kernel.
     let (rows, len) = (20, 512);
     for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K, DType::Q5K] {
         let bytes: Vec<u8> = (0..rows)
@@ -464,7 +410,7 @@ fn fused_swiglu_matches_two_products_and_gating() {
     use std::sync::Arc;
     use tensor::{ops, Tensor};
     let mut rng = Rng(0x05a1_c0de);
-    // 20 rows: two panels and a four-row tail.
+    // 20 rows in file layout: two groups interleaved per call and a four-row tail.
     let (rows, len) = (20, 512);
     for dtype in [
         DType::Q4_0,
@@ -499,7 +445,7 @@ fn fused_swiglu_matches_two_products_and_gating() {
                 let mut got = vec![0.0f32; n * rows];
                 ops::swiglu(set, 2, &gate, &up, &x, n, &mut got).unwrap();
                 for (i, (a, b)) in got.iter().zip(&g).enumerate() {
-                    // Panel rows are bit-identical; tail rows differ by the four-token kernel's
+                    // Group rows are bit-identical; tail rows differ by the four-token kernel's
                     // summation order only.
                     let tol = 1e-5 * (b.abs() + 1.0);
                     assert!(

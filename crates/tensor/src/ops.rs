@@ -2,8 +2,6 @@
 //! `DType`, RMSNorm, rotary position embedding in both pair layouts, softmax, SwiGLU and
 //! residual add. Shapes are checked here, once per call; the kernels underneath do not check.
 
-use std::ops::Range;
-
 use crate::cpu::{parallel, CacheRows, GroupFn, KernelSet};
 use crate::interleaved::{self, ROWS};
 use crate::quant::activation::ActFormat;
@@ -34,13 +32,44 @@ pub fn matmul(
     let work = rows * cols * n_tokens;
     match ActFormat::for_weights(dtype) {
         None => {
-            let dot = kernels
-                .dot_float(dtype)
+            let tile = kernels
+                .float_tile(dtype)
                 .expect("every plain-float type has a kernel");
-            parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
-                for_each_tile(range, n_tokens, |r, t| {
-                    store(t, r, dot(w.row_bytes(r), &x[t * cols..(t + 1) * cols]));
+            if n_tokens == 1 {
+                // One row at a time: one sequential stream per thread, the least overhead.
+                let dot = kernels.dot_float(dtype).expect("as for the tiles");
+                parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
+                    for r in range {
+                        store(0, r, dot(w.row_bytes(r), x));
+                    }
                 });
+                return Ok(());
+            }
+            // Two rows by three tokens per call: every load is used six times.
+            let tile_rows = 2;
+            parallel::for_each_chunk(rows, chunk, threads_for(work, threads), |range| {
+                let mut values = [[0.0f32; 4]; 3];
+                for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
+                    let t_end = (t0 + TOKEN_TILE).min(n_tokens);
+                    for r0 in range.clone().step_by(tile_rows) {
+                        let r_end = (r0 + tile_rows).min(range.end);
+                        let ws: [&[u8]; 2] =
+                            std::array::from_fn(|k| w.row_bytes((r0 + k).min(r_end - 1)));
+                        for t1 in (t0..t_end).step_by(3) {
+                            let t2 = (t1 + 3).min(t_end);
+                            let xs: [&[f32]; 3] = std::array::from_fn(|k| {
+                                let t = (t1 + k).min(t2 - 1);
+                                &x[t * cols..(t + 1) * cols]
+                            });
+                            tile(&ws[..r_end - r0], &xs[..t2 - t1], &mut values);
+                            for (t, row) in (t1..t2).zip(&values) {
+                                for (r, &v) in (r0..r_end).zip(row) {
+                                    store(t, r, v);
+                                }
+                            }
+                        }
+                    }
+                }
             });
         }
         Some(format) => {
@@ -323,20 +352,6 @@ pub fn swiglu(
 /// Tokens per tile of the matrix-matrix loop: a tile's quantized activations (8 rows of a few
 /// KB) stay in L1 while a chunk's weight rows stream past them once per tile from L2.
 const TOKEN_TILE: usize = 8;
-
-/// Calls `f(row, token)` for every row of `rows` and every token, tokens tiled so that a
-/// chunk's weight rows are re-read from cache rather than memory.
-#[inline]
-fn for_each_tile(rows: Range<usize>, n_tokens: usize, mut f: impl FnMut(usize, usize)) {
-    for t0 in (0..n_tokens).step_by(TOKEN_TILE) {
-        let tokens = t0..(t0 + TOKEN_TILE).min(n_tokens);
-        for r in rows.clone() {
-            for t in tokens.clone() {
-                f(r, t);
-            }
-        }
-    }
-}
 
 /// Rows per work item: small for batches (the chunk's weights must stay cached while every
 /// token tile passes), about eight items per thread for single tokens.

@@ -16,8 +16,16 @@ use std::sync::OnceLock;
 
 use crate::DType;
 
-/// Dot product of one weight row (raw bytes of a plain-float `DType`) with f32 activations.
+/// Dot product of one weight row (raw bytes of a plain-float `DType`) with f32 activations:
+/// the same arithmetic as a `FloatTileFn` of one row and one token, with less call overhead
+/// (single-token decoding calls it once per row).
 pub type DotFn = fn(row: &[u8], x: &[f32]) -> f32;
+
+/// Dot products of one or two weight rows (raw bytes of a plain-float `DType`) with one to
+/// three f32 activation rows: `out[t][r] = rows[r] · xs[t]`. Every (row, token) pair is
+/// computed with the same arithmetic whatever the tile's size, so a token's values do not
+/// depend on the batch; tiles of several rows and tokens reuse each load in registers.
+pub type FloatTileFn = fn(rows: &[&[u8]], xs: &[&[f32]], out: &mut [[f32; 4]; 3]);
 
 /// Dot product of one block-quantized weight row with activations quantized to the weight
 /// type's `ActFormat` (raw bytes of as many activation blocks as the row has values).
@@ -104,6 +112,12 @@ pub struct KernelSet {
     pub dot_f16: DotFn,
     /// BF16 row · f32.
     pub dot_bf16: DotFn,
+    /// F32 rows · f32 rows.
+    pub tile_f32: FloatTileFn,
+    /// F16 rows · f32 rows.
+    pub tile_f16: FloatTileFn,
+    /// BF16 rows · f32 rows.
+    pub tile_bf16: FloatTileFn,
     /// Q4_0 row · Q8 activations.
     pub dot_q4_0: QDotFn,
     /// Q4_1 row · Q8 activations.
@@ -157,12 +171,22 @@ pub struct KernelSet {
 }
 
 impl KernelSet {
-    /// The f32-activation kernel for plain-float weights of `dtype`.
+    /// The one-row f32-activation kernel for plain-float weights of `dtype`.
     pub fn dot_float(&self, dtype: DType) -> Option<DotFn> {
         Some(match dtype {
             DType::F32 => self.dot_f32,
             DType::F16 => self.dot_f16,
             DType::Bf16 => self.dot_bf16,
+            _ => return None,
+        })
+    }
+
+    /// The tile kernel for plain-float weights of `dtype`.
+    pub fn float_tile(&self, dtype: DType) -> Option<FloatTileFn> {
+        Some(match dtype {
+            DType::F32 => self.tile_f32,
+            DType::F16 => self.tile_f16,
+            DType::Bf16 => self.tile_bf16,
             _ => return None,
         })
     }

@@ -16,6 +16,9 @@ pub static KERNELS: KernelSet = KernelSet {
     dot_f32,
     dot_f16,
     dot_bf16,
+    tile_f32,
+    tile_f16,
+    tile_bf16,
     dot_q4_0,
     dot_q4_1,
     dot_q5_0,
@@ -42,6 +45,25 @@ pub static KERNELS: KernelSet = KernelSet {
     interleaved_q4_k,
     interleaved_q6_k,
 };
+
+macro_rules! float_tiles {
+    ($($name:ident => $dot:ident),* $(,)?) => {$(
+        #[doc = concat!("Each row · each activation row by `", stringify!($dot), "`.")]
+        pub fn $name(rows: &[&[u8]], xs: &[&[f32]], out: &mut [[f32; 4]; 3]) {
+            for (x, out) in xs.iter().zip(out.iter_mut()) {
+                for (row, o) in rows.iter().zip(out.iter_mut()) {
+                    *o = $dot(row, x);
+                }
+            }
+        }
+    )*};
+}
+
+float_tiles! {
+    tile_f32 => dot_f32,
+    tile_f16 => dot_f16,
+    tile_bf16 => dot_bf16,
+}
 
 /// F32 row · x.
 pub fn dot_f32(row: &[u8], x: &[f32]) -> f32 {

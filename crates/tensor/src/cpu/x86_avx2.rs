@@ -21,6 +21,9 @@ static KERNELS: KernelSet = KernelSet {
     dot_f32,
     dot_f16,
     dot_bf16,
+    tile_f32,
+    tile_f16,
+    tile_bf16,
     dot_q4_0,
     dot_q4_1,
     dot_q5_0,
@@ -86,9 +89,6 @@ macro_rules! wrappers {
 }
 
 wrappers! {
-    dot_f32(row: &[u8], x: &[f32]) => dot_f32_avx2,
-    dot_f16(row: &[u8], x: &[f32]) => dot_f16_avx2,
-    dot_bf16(row: &[u8], x: &[f32]) => dot_bf16_avx2,
     dot_q4_0(row: &[u8], act: &[u8]) => dot_q4_0_avx2,
     dot_q4_1(row: &[u8], act: &[u8]) => dot_q4_1_avx2,
     dot_q5_0(row: &[u8], act: &[u8]) => dot_q5_0_avx2,
@@ -497,77 +497,129 @@ fn hsum(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
+/// Plain-float weight types of the tile kernels.
+const F32: u8 = 0;
+const F16: u8 = 1;
+const BF16: u8 = 2;
+
+/// Eight weights of type `KIND` from element `i` of the row at `p`, as f32.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_f32_avx2(row: &[u8], x: &[f32]) -> f32 {
-    let n = x.len();
-    assert!(row.len() >= n * 4);
-    let (rp, xp) = (row.as_ptr(), x.as_ptr());
-    let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+unsafe fn weights8<const KIND: u8>(p: *const u8, i: usize) -> __m256 {
+    // SAFETY: the caller guarantees eight readable elements at `i`.
+    unsafe {
+        match KIND {
+            F32 => _mm256_loadu_ps(p.add(4 * i).cast()),
+            F16 => _mm256_cvtph_ps(_mm_loadu_si128(p.add(2 * i).cast())),
+            _ => {
+                let h = _mm256_cvtepu16_epi32(_mm_loadu_si128(p.add(2 * i).cast()));
+                _mm256_castsi256_ps(_mm256_slli_epi32::<16>(h))
+            }
+        }
+    }
+}
+
+/// Weight `j` of type `KIND` of `row`, as f32.
+fn weight<const KIND: u8>(row: &[u8], j: usize) -> f32 {
+    match KIND {
+        F32 => f32::from_le_bytes([row[4 * j], row[4 * j + 1], row[4 * j + 2], row[4 * j + 3]]),
+        F16 => half::f16::from_le_bytes([row[2 * j], row[2 * j + 1]]).to_f32(),
+        _ => half::bf16::from_le_bytes([row[2 * j], row[2 * j + 1]]).to_f32(),
+    }
+}
+
+/// R float rows · T f32 rows. Each (row, token) pair has two accumulators of eight lanes
+/// (columns 16k..16k + 8 and 16k + 8..16k + 16), added and summed horizontally, then the tail
+/// in order: the same arithmetic for every R and T (batch invariance), with two independent
+/// chains even for one row and one token, while the R·T pairs share each weight and activation
+/// load.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn float_tile_avx2<const KIND: u8, const R: usize, const T: usize>(
+    rows: &[&[u8]],
+    xs: &[&[f32]],
+    out: &mut [[f32; 4]; 3],
+) {
+    let n = xs[0].len();
+    let width = if KIND == F32 { 4 } else { 2 };
+    assert!(rows.iter().all(|r| r.len() >= n * width) && xs.iter().all(|x| x.len() == n));
+    let rp: [*const u8; R] = std::array::from_fn(|r| rows[r].as_ptr());
+    let xp: [*const f32; T] = std::array::from_fn(|t| xs[t].as_ptr());
+    let mut acc = [[[_mm256_setzero_ps(); 2]; T]; R];
     let mut i = 0;
     while i + 16 <= n {
-        // SAFETY: i + 16 ≤ n, and row holds at least 4n bytes, so all 16 loads are in bounds;
-        // loadu has no alignment requirement.
+        // SAFETY: i + 16 ≤ n: sixteen elements at i of every row (checked above to hold n) and
+        // of every activation row (n values).
         unsafe {
-            let w0 = _mm256_loadu_ps(rp.add(i * 4).cast());
-            let w1 = _mm256_loadu_ps(rp.add(i * 4 + 32).cast());
-            a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xp.add(i)), a0);
-            a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xp.add(i + 8)), a1);
+            for (h, at) in [i, i + 8].into_iter().enumerate() {
+                let x: [__m256; T] = std::array::from_fn(|t| _mm256_loadu_ps(xp[t].add(at)));
+                for r in 0..R {
+                    let w = weights8::<KIND>(rp[r], at);
+                    for t in 0..T {
+                        acc[r][t][h] = _mm256_fmadd_ps(w, x[t], acc[r][t][h]);
+                    }
+                }
+            }
         }
         i += 16;
     }
-    let mut sum = hsum(_mm256_add_ps(a0, a1));
-    for j in i..n {
-        let c = &row[j * 4..j * 4 + 4];
-        sum += f32::from_le_bytes([c[0], c[1], c[2], c[3]]) * x[j];
+    for r in 0..R {
+        for t in 0..T {
+            let mut sum = hsum(_mm256_add_ps(acc[r][t][0], acc[r][t][1]));
+            for (j, &x) in xs[t].iter().enumerate().skip(i) {
+                sum += weight::<KIND>(rows[r], j) * x;
+            }
+            out[t][r] = sum;
+        }
     }
-    sum
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_f16_avx2(row: &[u8], x: &[f32]) -> f32 {
-    let n = x.len();
-    assert!(row.len() >= n * 2);
-    let (rp, xp) = (row.as_ptr(), x.as_ptr());
-    let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let mut i = 0;
-    while i + 16 <= n {
-        // SAFETY: i + 16 ≤ n and row holds at least 2n bytes: both 16-byte loads are in bounds.
-        unsafe {
-            let w0 = _mm256_cvtph_ps(_mm_loadu_si128(rp.add(i * 2).cast()));
-            let w1 = _mm256_cvtph_ps(_mm_loadu_si128(rp.add(i * 2 + 16).cast()));
-            a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xp.add(i)), a0);
-            a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xp.add(i + 8)), a1);
+/// Runs `float_tile_avx2::<KIND, R, T>` for `R = rows.len()` (1..=2), `T = xs.len()` (1..=3).
+macro_rules! float_tile_entry {
+    ($($name:ident => $kind:expr),* $(,)?) => {$(
+        fn $name(rows: &[&[u8]], xs: &[&[f32]], out: &mut [[f32; 4]; 3]) {
+            macro_rules! run {
+                ($r:literal, $t:literal) => {
+                    // SAFETY: only reachable through KERNELS, handed out after detecting avx2,
+                    // fma and f16c; the kernel checks the slice lengths it reads.
+                    unsafe { float_tile_avx2::<{ $kind }, $r, $t>(rows, xs, out) }
+                };
+            }
+            match (rows.len(), xs.len()) {
+                (1, 1) => run!(1, 1),
+                (1, 2) => run!(1, 2),
+                (1, 3) => run!(1, 3),
+                (2, 1) => run!(2, 1),
+                (2, 2) => run!(2, 2),
+                (2, 3) => run!(2, 3),
+                (r, t) => panic!("a float tile is 1 or 2 rows by 1 to 3 tokens, not {r} by {t}"),
+            }
         }
-        i += 16;
-    }
-    let mut sum = hsum(_mm256_add_ps(a0, a1));
-    for j in i..n {
-        sum += half::f16::from_le_bytes([row[j * 2], row[j * 2 + 1]]).to_f32() * x[j];
-    }
-    sum
+    )*};
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_bf16_avx2(row: &[u8], x: &[f32]) -> f32 {
-    let n = x.len();
-    assert!(row.len() >= n * 2);
-    let (rp, xp) = (row.as_ptr(), x.as_ptr());
-    let mut acc = _mm256_setzero_ps();
-    let mut i = 0;
-    while i + 8 <= n {
-        // SAFETY: i + 8 ≤ n and row holds at least 2n bytes: the 16-byte load is in bounds.
-        unsafe {
-            let h = _mm256_cvtepu16_epi32(_mm_loadu_si128(rp.add(i * 2).cast()));
-            let w = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(h));
-            acc = _mm256_fmadd_ps(w, _mm256_loadu_ps(xp.add(i)), acc);
+/// `float_tile_avx2::<KIND, 1, 1>` as a one-row dot product.
+macro_rules! float_dot_entry {
+    ($($name:ident => $kind:expr),* $(,)?) => {$(
+        fn $name(row: &[u8], x: &[f32]) -> f32 {
+            let mut out = [[0.0f32; 4]; 3];
+            // SAFETY: only reachable through KERNELS, handed out after detecting avx2, fma and
+            // f16c; the kernel checks the slice lengths it reads.
+            unsafe { float_tile_avx2::<{ $kind }, 1, 1>(&[row], &[x], &mut out) };
+            out[0][0]
         }
-        i += 8;
-    }
-    let mut sum = hsum(acc);
-    for j in i..n {
-        sum += half::bf16::from_le_bytes([row[j * 2], row[j * 2 + 1]]).to_f32() * x[j];
-    }
-    sum
+    )*};
+}
+
+float_dot_entry! {
+    dot_f32 => F32,
+    dot_f16 => F16,
+    dot_bf16 => BF16,
+}
+
+float_tile_entry! {
+    tile_f32 => F32,
+    tile_f16 => F16,
+    tile_bf16 => BF16,
 }
 
 // ---------------------------------------------------------------- helpers for quantized dots

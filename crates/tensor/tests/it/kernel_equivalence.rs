@@ -157,9 +157,57 @@ fn every_kernel_set_matches_scalar_on_float_rows() {
                 let x: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
                 let (want, scale) = reference(&dequantized(dtype, &bytes, len), &x);
                 for set in cpu::available() {
-                    let got = (set.dot_float(dtype).unwrap())(&bytes, &x) as f64;
+                    let mut out = [[0.0f32; 4]; 3];
+                    (set.float_tile(dtype).unwrap())(&[&bytes], &[&x], &mut out);
+                    let got = out[0][0] as f64;
                     let err = (got - want).abs() / scale;
                     assert!(err < 1e-5, "{} {dtype} len {len}: rel err {err}", set.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn float_tiles_of_every_shape_equal_the_one_row_dot_bit_for_bit() {
+    let mut rng = Rng(0x71e5_f10a);
+    for dtype in [DType::F32, DType::F16, DType::Bf16] {
+        for len in [5, 8, 16, 67, 512] {
+            let rows: Vec<Vec<u8>> = (0..2)
+                .map(|_| {
+                    let w: Vec<f32> = (0..len).map(|_| rng.next_f32()).collect();
+                    quantize(dtype, &w)
+                })
+                .collect();
+            let xs: Vec<Vec<f32>> = (0..3)
+                .map(|_| (0..len).map(|_| rng.next_f32()).collect())
+                .collect();
+            for set in cpu::available() {
+                let tile = set.float_tile(dtype).unwrap();
+                let dot = set.dot_float(dtype).unwrap();
+                let one = |r: usize, t: usize| {
+                    let mut out = [[f32::NAN; 4]; 3];
+                    tile(&[&rows[r]], &[&xs[t]], &mut out);
+                    assert_eq!(out[0][0].to_bits(), dot(&rows[r], &xs[t]).to_bits());
+                    out[0][0]
+                };
+                for nr in 1..=2 {
+                    for nt in 1..=3 {
+                        let rs: Vec<&[u8]> = rows[..nr].iter().map(|r| r.as_slice()).collect();
+                        let ts: Vec<&[f32]> = xs[..nt].iter().map(|x| x.as_slice()).collect();
+                        let mut out = [[f32::NAN; 4]; 3];
+                        tile(&rs, &ts, &mut out);
+                        for (t, values) in out.iter().enumerate().take(nt) {
+                            for (r, value) in values.iter().enumerate().take(nr) {
+                                assert_eq!(
+                                    value.to_bits(),
+                                    one(r, t).to_bits(),
+                                    "{} {dtype} len {len} tile {nr}x{nt} row {r} token {t}",
+                                    set.name
+                                );
+                            }
+                        }
+                    }
                 }
             }
         }

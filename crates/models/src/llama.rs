@@ -17,7 +17,7 @@ use crate::kv_store::{KvStore, KvType, SeqBatch};
 use crate::layers::{
     self, Activations, AttentionShape, AttentionWeights, BatchLayout, FeedForward,
 };
-use crate::weights::{optional_matrix, require, require_matrix, require_vector, WeightSource};
+use crate::weights::{embedding_and_output, require_vector, WeightSource};
 use crate::{LoadOptions, Model, ModelConfig, Result};
 
 /// Weights of one decoder layer.
@@ -52,14 +52,7 @@ impl Llama {
     ) -> Result<Self> {
         config.validate()?;
         let (h, v, hd) = (config.hidden_size, config.vocab_size, config.head_dim);
-        let output = optional_matrix(weights, "output.weight", &[v, h])?;
-        // A tied embedding is also the output matrix: laid out for the products (its lookups
-        // read one row at a time in any layout). llama.cpp falls back to the embedding the same
-        // way when a file has no output tensor.
-        let token_embd = match output {
-            Some(_) => require(weights, "token_embd.weight", &[v, h])?,
-            None => require_matrix(weights, "token_embd.weight", &[v, h])?,
-        };
+        let (token_embd, output) = embedding_and_output(weights, v, h)?;
         let layers = (0..config.n_layers)
             .map(|i| {
                 let name = |t: &str| format!("blk.{i}.{t}.weight");
@@ -81,7 +74,6 @@ impl Llama {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let output = output.unwrap_or_else(|| token_embd.clone());
         Ok(Self {
             token_embd,
             layers,

@@ -101,12 +101,31 @@ pub fn require_matrix(weights: &dyn WeightSource, name: &str, shape: &[usize]) -
 }
 
 /// Like `optional`, for a matrix that only matrix products read (as `require_matrix`).
-pub fn optional_matrix(
+fn optional_matrix(
     weights: &dyn WeightSource,
     name: &str,
     shape: &[usize],
 ) -> Result<Option<Tensor>> {
     Ok(optional(weights, name, shape)?.map(|t| for_products(weights, t)))
+}
+
+/// The token embedding `[vocab, hidden]` and the output matrix. Without an `output.weight` the
+/// embedding is tied to the output, as llama.cpp falls back for every architecture; a tied
+/// embedding is laid out for the products like any output matrix (its lookups read one row at
+/// a time in any layout).
+pub fn embedding_and_output(
+    weights: &dyn WeightSource,
+    vocab: usize,
+    hidden: usize,
+) -> Result<(Tensor, Tensor)> {
+    let shape = [vocab, hidden];
+    Ok(match optional_matrix(weights, "output.weight", &shape)? {
+        Some(output) => (require(weights, "token_embd.weight", &shape)?, output),
+        None => {
+            let tied = require_matrix(weights, "token_embd.weight", &shape)?;
+            (tied.clone(), tied)
+        }
+    })
 }
 
 /// `t` interleaved for the product kernels when its type has that layout, with the source's

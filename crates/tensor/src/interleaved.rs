@@ -110,16 +110,51 @@ pub fn supports(dtype: DType) -> bool {
     segments(dtype).is_some()
 }
 
-/// Calls `f(file_offset, group_offset, len)` for each run of bytes that row `r`'s block and
-/// the group block share.
+/// Calls `f(file_at, group_at, unit, count)` for each field of a block: `count` units of `unit`
+/// bytes; unit `u` of row `r` is at `file_at + u·unit` in the row's file block and at
+/// `group_at + (8u + r)·unit` in the group block. The one statement of the layout; both
+/// directions copy through it.
 #[inline(always)]
-fn for_each_run(dtype: DType, r: usize, mut f: impl FnMut(usize, usize, usize)) {
+fn for_each_field(dtype: DType, mut f: impl FnMut(usize, usize, usize, usize)) {
     let mut base = 0;
     for s in segments(dtype).expect("a type with an interleaved layout") {
-        for u in 0..s.len / s.unit {
-            f(s.at + u * s.unit, base + (u * ROWS + r) * s.unit, s.unit);
-        }
+        f(s.at, base, s.unit, s.len / s.unit);
         base += ROWS * s.len;
+    }
+}
+
+/// Copies `count` units of `unit` bytes (1, 2 or 4), unit `u` from `src[from + u·src_step..]`
+/// to `dst[to + u·dst_step..]`, each a fixed-size copy (a slice copy of run-time length would
+/// be a `memmove` call per unit).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn copy_units(
+    dst: &mut [u8],
+    to: usize,
+    dst_step: usize,
+    src: &[u8],
+    from: usize,
+    src_step: usize,
+    unit: usize,
+    count: usize,
+) {
+    fn strided<const N: usize>(
+        dst: &mut [u8],
+        to: usize,
+        ds: usize,
+        src: &[u8],
+        from: usize,
+        ss: usize,
+        count: usize,
+    ) {
+        for u in 0..count {
+            dst[to + u * ds..][..N].copy_from_slice(&src[from + u * ss..][..N]);
+        }
+    }
+    match unit {
+        4 => strided::<4>(dst, to, dst_step, src, from, src_step, count),
+        2 => strided::<2>(dst, to, dst_step, src, from, src_step, count),
+        _ => strided::<1>(dst, to, dst_step, src, from, src_step, count),
     }
 }
 
@@ -143,34 +178,14 @@ pub(crate) fn interleave(dtype: DType, src: &[u8], row_bytes: usize, out: &mut [
 pub(crate) fn interleave_group(dtype: DType, rows: &[u8], group: &mut [u8]) {
     let row_bytes = rows.len() / ROWS;
     let (bb, gb) = (dtype.block_bytes(), ROWS * dtype.block_bytes());
-    let segments = segments(dtype).expect("a type with an interleaved layout");
     for (b, block) in group.chunks_exact_mut(gb).enumerate() {
-        let mut base = 0;
-        for s in segments {
-            let out = &mut block[base..base + ROWS * s.len];
+        for_each_field(dtype, |file_at, group_at, unit, count| {
             for r in 0..ROWS {
-                let field = &rows[r * row_bytes + b * bb + s.at..][..s.len];
-                // Unit u of row r goes to unit 8u + r; fixed-size copies per unit size.
-                match s.unit {
-                    4 => {
-                        for (u, unit) in field.chunks_exact(4).enumerate() {
-                            out[(u * ROWS + r) * 4..][..4].copy_from_slice(unit);
-                        }
-                    }
-                    2 => {
-                        for (u, unit) in field.chunks_exact(2).enumerate() {
-                            out[(u * ROWS + r) * 2..][..2].copy_from_slice(unit);
-                        }
-                    }
-                    _ => {
-                        for (u, &byte) in field.iter().enumerate() {
-                            out[u * ROWS + r] = byte;
-                        }
-                    }
-                }
+                let file = &rows[r * row_bytes + b * bb..][..bb];
+                let to = group_at + r * unit;
+                copy_units(block, to, ROWS * unit, file, file_at, unit, unit, count);
             }
-            base += ROWS * s.len;
-        }
+        });
     }
 }
 
@@ -179,16 +194,8 @@ pub(crate) fn interleave_group(dtype: DType, rows: &[u8], group: &mut [u8]) {
 pub fn file_block(dtype: DType, group: &[u8], b: usize, r: usize, out: &mut [u8]) {
     let gb = ROWS * dtype.block_bytes();
     let block = &group[b * gb..(b + 1) * gb];
-    for_each_run(dtype, r, |to, from, n| copy_unit(out, to, block, from, n));
-}
-
-/// `dst[to..to + n] = src[from..from + n]` for a unit of 1, 2 or 4 bytes, as a fixed-size copy
-/// (a slice copy of run-time length would be a `memmove` call per unit).
-#[inline(always)]
-fn copy_unit(dst: &mut [u8], to: usize, src: &[u8], from: usize, n: usize) {
-    match n {
-        4 => dst[to..to + 4].copy_from_slice(&src[from..from + 4]),
-        2 => dst[to..to + 2].copy_from_slice(&src[from..from + 2]),
-        _ => dst[to..to + n].copy_from_slice(&src[from..from + n]),
-    }
+    for_each_field(dtype, |file_at, group_at, unit, count| {
+        let from = group_at + r * unit;
+        copy_units(out, file_at, unit, block, from, ROWS * unit, unit, count);
+    });
 }

@@ -77,15 +77,7 @@ pub fn matmul(
                 .dot_quant(dtype)
                 .expect("every quantized type has a kernel");
             let act_row = format.row_bytes(cols);
-            ACTIVATIONS.with_borrow_mut(|buf| {
-                // Grown, never cleared: quantization writes every byte it hands on.
-                let need = n_tokens * act_row;
-                if buf.len() < need {
-                    buf.resize(need, 0);
-                }
-                let act = &mut buf[..need];
-                quantize_activations(format, threads, x, cols, act);
-                let act: &[u8] = act;
+            with_quantized(format, threads, x, cols, |act| {
                 let w_row = dtype
                     .row_bytes(cols)
                     .expect("checked when the tensor was built");
@@ -297,14 +289,7 @@ pub fn swiglu(
     let silu = kernels.silu_mul;
     let out_ptr = SharedOut(out.as_mut_ptr());
     let act_row = act_format.row_bytes(cols);
-    ACTIVATIONS.with_borrow_mut(|buf| {
-        let need = n_tokens * act_row;
-        if buf.len() < need {
-            buf.resize(need, 0);
-        }
-        let act = &mut buf[..need];
-        quantize_activations(act_format, threads, x, cols, act);
-        let act: &[u8] = act;
+    with_quantized(act_format, threads, x, cols, |act| {
         let groups = rows / ROWS;
         let job = GroupJob {
             interleave,
@@ -379,6 +364,26 @@ thread_local! {
     static GROUPS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The caller's buffer for quantized activations, reused across calls.
     static ACTIVATIONS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on the rows of `x` (each `cols` wide) quantized to `format`, in the caller's
+/// activation buffer (grown, never cleared: quantization writes every byte it hands on).
+fn with_quantized<R>(
+    format: ActFormat,
+    threads: usize,
+    x: &[f32],
+    cols: usize,
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    ACTIVATIONS.with_borrow_mut(|buf| {
+        let need = x.len() / cols.max(1) * format.row_bytes(cols);
+        if buf.len() < need {
+            buf.resize(need, 0);
+        }
+        let act = &mut buf[..need];
+        quantize_activations(format, threads, x, cols, act);
+        f(act)
+    })
 }
 
 /// Quantizes each `cols`-wide row of `x` into `act` (rows of `format.row_bytes(cols)`).
